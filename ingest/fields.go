@@ -1,0 +1,137 @@
+package ingest
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// fillCodes takes the SMTP basic and enhanced codes from the start of the
+// reply when the source did not give them separately. The full reply parser
+// lives in analyze; this is only the cheap leading-code read ingest needs.
+func fillCodes(ev *Event) {
+	if ev.SMTPCode != 0 && ev.EnhancedCode != "" {
+		return
+	}
+	s := ev.Reply
+	for _, p := range []string{"smtp;", "SMTP;", "Smtp;"} {
+		if strings.HasPrefix(s, p) {
+			s = strings.TrimLeft(s[len(p):], " ")
+			break
+		}
+	}
+	if len(s) >= 3 && isDigit(s[0]) && isDigit(s[1]) && isDigit(s[2]) && (len(s) == 3 || s[3] == ' ' || s[3] == '-') {
+		if ev.SMTPCode == 0 && s[0] >= '2' && s[0] <= '5' {
+			ev.SMTPCode = int(s[0]-'0')*100 + int(s[1]-'0')*10 + int(s[2]-'0')
+		}
+		s = strings.TrimLeft(s[3:], " -")
+	}
+	if ev.EnhancedCode == "" {
+		if c, ok := leadingEnhanced(s); ok {
+			ev.EnhancedCode = c
+		}
+	} else if !validEnhanced(ev.EnhancedCode) {
+		ev.EnhancedCode = ""
+	}
+}
+
+// leadingEnhanced reads an RFC 3463 class.subject.detail at the start of s.
+func leadingEnhanced(s string) (string, bool) {
+	end := 0
+	for end < len(s) && (isDigit(s[end]) || s[end] == '.') {
+		end++
+	}
+	if end < len(s) && s[end] != ' ' && s[end] != ';' && s[end] != ',' {
+		return "", false
+	}
+	c := s[:end]
+	return c, validEnhanced(c)
+}
+
+func validEnhanced(c string) bool {
+	parts := strings.Split(c, ".")
+	if len(parts) != 3 || len(c) < 5 {
+		return false
+	}
+	if parts[0] != "2" && parts[0] != "4" && parts[0] != "5" {
+		return false
+	}
+	for _, p := range parts[1:] {
+		if len(p) == 0 || len(p) > 3 {
+			return false
+		}
+		for i := 0; i < len(p); i++ {
+			if !isDigit(p[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// normalizeIP accepts an IPv4 or IPv6 address, optionally with a port or in
+// brackets, and returns its canonical text.
+func normalizeIP(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().String(), true
+	}
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return "", false
+	}
+	return a.Unmap().String(), true
+}
+
+// replyIPCues are the phrases after which Microsoft quotes the sending IP in
+// brackets; the IP is only trusted there, never anywhere in the text.
+var replyIPCues = []string{
+	"the mail server [", "messages from [", "banned sending ip [", "please try again later from [",
+	"banned sender[", "banned sender [", "access denied, [",
+}
+
+// ipFromReply finds the sending IP a receiver quoted in its reply, for sources
+// (CSV without an ip column, Postfix) that do not log it.
+func ipFromReply(reply string) string {
+	if len(reply) < 20 || strings.IndexByte(reply, '[') < 0 {
+		return ""
+	}
+	lower := strings.ToLower(reply)
+	for _, cue := range replyIPCues {
+		i := strings.Index(lower, cue)
+		if i < 0 {
+			continue
+		}
+		rest := reply[i+len(cue):]
+		j := strings.IndexByte(rest, ']')
+		if j <= 0 || j > 45 {
+			continue
+		}
+		if ip, ok := normalizeIP(rest[:j]); ok {
+			return ip
+		}
+	}
+	return ""
+}
+
+// hashFields is FNV-1a over the parts with separators, folded to 63 bits so
+// it fits SQLite's signed integers. Stable across runs and platforms, which a
+// dedupe key must be.
+func hashFields(parts ...string) uint64 {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	for _, p := range parts {
+		for i := 0; i < len(p); i++ {
+			h ^= uint64(p[i])
+			h *= prime
+		}
+		h ^= 0xff
+		h *= prime
+	}
+	return h >> 1
+}
