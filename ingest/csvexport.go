@@ -151,18 +151,48 @@ func (csvExportFormat) Cues() string {
 
 func (csvExportFormat) Sniff(head []byte) (bool, string) {
 	line := firstLine(head)
-	if bytes.IndexByte(line, ',') < 0 && bytes.IndexByte(line, ';') < 0 && bytes.IndexByte(line, '\t') < 0 {
+	if bytes.IndexByte(line, ',') < 0 {
 		return false, ""
 	}
-	header, err := csv.NewReader(bytes.NewReader(line)).Read()
-	if err != nil {
+	cr := csv.NewReader(bytes.NewReader(head))
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil || len(header) < 2 {
 		return false, ""
+	}
+	// The first record must be as wide as the header (when the head holds one).
+	if rec, err := cr.Read(); err == nil && len(rec) != len(header) {
+		return false, ""
+	}
+	for _, h := range header {
+		if !looksLikeColumnName(h) {
+			return false, ""
+		}
 	}
 	cols, err := mapColumns(header, nil)
-	if err != nil || !cols.has(FieldTime) || !cols.has(FieldRecipient) {
-		return false, ""
+	if err == nil && cols.has(FieldTime) && cols.has(FieldRecipient) {
+		return true, fmt.Sprintf("CSV header with time column %q and recipient column %q", header[cols[FieldTime]], header[cols[FieldRecipient]])
 	}
-	return true, fmt.Sprintf("CSV header with time column %q and recipient column %q", header[cols[FieldTime]], header[cols[FieldRecipient]])
+	// A header we cannot map is still a CSV header: Parse explains which
+	// column is missing and the --map that fixes it.
+	return true, "a CSV header line"
+}
+
+// looksLikeColumnName accepts what SQL and spreadsheets put in a header.
+func looksLikeColumnName(h string) bool {
+	h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+	if h == "" || len(h) > 64 || strings.Count(h, " ") > 3 {
+		return false
+	}
+	for _, r := range h {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == ' ', r == '-', r == '.', r == '(', r == ')':
+		default:
+			return false
+		}
+	}
+	c := h[0]
+	return !(c >= '0' && c <= '9')
 }
 
 // rawTee keeps the bytes the CSV reader consumed so a rejected record can be

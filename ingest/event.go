@@ -22,6 +22,16 @@ const (
 // EventTypes lists the vocabulary in display order.
 var EventTypes = []EventType{TypeProcessed, TypeSent, TypeDelivered, TypeDeferred, TypeBounced, TypeDropped, TypeComplaint, TypeOther}
 
+// ID is the type's fixed id in the event_types table (0 when invalid).
+func (t EventType) ID() int64 {
+	for i, v := range EventTypes {
+		if v == t {
+			return int64(i + 1)
+		}
+	}
+	return 0
+}
+
 // Valid reports whether t is part of the vocabulary.
 func (t EventType) Valid() bool {
 	for _, v := range EventTypes {

@@ -65,7 +65,8 @@ func (s *Store) Overview(ctx context.Context) (*Overview, error) {
 		return nil, wrapDBErr("count events", err)
 	}
 	o.First, o.Last = nullMS(first), nullMS(last)
-	rows, err := s.db.QueryContext(ctx, `SELECT provider, type, count(*) FROM events GROUP BY provider, type`)
+	rows, err := s.db.QueryContext(ctx, `SELECT p.name, t.name, e.n FROM (SELECT provider_id, type_id, count(*) n FROM events GROUP BY provider_id, type_id) e
+		JOIN providers p ON p.id = e.provider_id JOIN event_types t ON t.id = e.type_id`)
 	if err != nil {
 		return nil, wrapDBErr("count events by provider", err)
 	}

@@ -310,10 +310,13 @@ func (w *writer) ingestOne(ctx context.Context, in Input, forced Format, status 
 		parseErr = f.Parse(pctx, o.r, popts, sink)
 		sink.flush()
 	}()
+	// Database work must finish even after ctx is cancelled: what was read is
+	// committed so the interrupted run's counts match its rows.
+	dbctx := context.WithoutCancel(ctx)
 	var writeErr error
 	for b := range ch {
-		if writeErr == nil {
-			writeErr = w.write(ctx, b)
+		if writeErr == nil && ctx.Err() == nil {
+			writeErr = w.write(dbctx, b)
 			if writeErr != nil {
 				cancel()
 			}
@@ -328,7 +331,7 @@ func (w *writer) ingestOne(ctx context.Context, in Input, forced Format, status 
 	}
 	wg.Wait()
 	if writeErr == nil {
-		writeErr = w.commit(ctx)
+		writeErr = w.commit(dbctx)
 	}
 	w.fillSource(src)
 	switch {

@@ -58,19 +58,34 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// NORMAL is durable against a killed process in WAL mode; only a power
 	// loss may roll back the last commits, never corrupt.
 	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", "foreign_keys(ON)")
+	// Foreign keys stay declared but unenforced: the writer interns every
+	// parent row before the events that use it, and enforcement costs six
+	// lookups per event plus a statement journal per multi-row insert.
 	q.Add("_pragma", "cache_size(-65536)")
+	// Statement journals of multi-row inserts go to memory, not a temp file.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, wrapDBErr(fmt.Sprintf("open database %s", path), err)
+	// Two processes opening a brand-new file race to switch it to WAL and
+	// to create the schema; SQLite answers the loser with an immediate BUSY
+	// (deadlock avoidance bypasses the busy handler), so retry for a while.
+	deadline := time.Now().Add(BusyTimeout)
+	for wait := 20 * time.Millisecond; ; wait = min(wait*2, time.Second) {
+		err = s.migrate(ctx)
+		if err == nil {
+			return s, nil
+		}
+		err = wrapDBErr(fmt.Sprintf("open database %s", path), err)
+		if !errors.Is(err, ErrBusy) || time.Now().After(deadline) || ctx.Err() != nil {
+			db.Close()
+			return nil, err
+		}
+		time.Sleep(wait)
 	}
-	return s, nil
 }
 
 // Close closes the database.

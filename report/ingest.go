@@ -45,7 +45,7 @@ func IngestDoc(s *ingest.RunSummary) Doc {
 		}
 		src.Rows = append(src.Rows, []string{x.Name, format, x.Detected, Int(x.Read), Int(x.Stored), Int(x.Duplicates), Int(x.Rejected)})
 		if x.Error != "" {
-			src.Notes = append(src.Notes, fmt.Sprintf("%s: %s", x.Name, firstLine(x.Error)))
+			src.Notes = append(src.Notes, firstLine(x.Error))
 		}
 		recs = append(recs, sourceRecord{Run: s.RunID, Source: x.Name, Format: x.Format, Detected: x.Detected, Read: x.Read,
 			Stored: x.Stored, Duplicates: x.Duplicates, Rejected: x.Rejected, First: timePtr(x.First), Last: timePtr(x.Last), Error: x.Error})
