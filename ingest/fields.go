@@ -116,22 +116,43 @@ func ipFromReply(reply string) string {
 	return ""
 }
 
-// hashFields is FNV-1a over the parts with separators, folded to 63 bits so
-// it fits SQLite's signed integers. Stable across runs and platforms, which a
-// dedupe key must be.
-func hashFields(parts ...string) uint64 {
-	const (
-		offset = 14695981039346656037
-		prime  = 1099511628211
-	)
-	h := uint64(offset)
-	for _, p := range parts {
-		for i := 0; i < len(p); i++ {
-			h ^= uint64(p[i])
-			h *= prime
-		}
-		h ^= 0xff
-		h *= prime
+// key builds a dedupe key: FNV-1a over typed parts with separators, folded
+// to 63 bits so it fits SQLite's signed integers. Stable across runs and
+// platforms, which a dedupe key must be.
+type key uint64
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func newKey(kind string) key { return key(fnvOffset).str(kind) }
+
+func (h key) str(s string) key {
+	for i := 0; i < len(s); i++ {
+		h ^= key(s[i])
+		h *= fnvPrime
 	}
-	return h >> 1
+	h ^= 0xff
+	h *= fnvPrime
+	return h
+}
+
+func (h key) u64(v uint64) key {
+	for i := 0; i < 8; i++ {
+		h ^= key(byte(v >> (8 * i)))
+		h *= fnvPrime
+	}
+	return h
+}
+
+func (h key) sum() uint64 { return uint64(h) >> 1 }
+
+// hashFields keys a record by string parts.
+func hashFields(kind string, parts ...string) uint64 {
+	h := newKey(kind)
+	for _, p := range parts {
+		h = h.str(p)
+	}
+	return h.sum()
 }
