@@ -138,6 +138,17 @@ func (h key) str(s string) key {
 	return h
 }
 
+// bytes hashes like str without converting a line buffer to a string.
+func (h key) bytes(b []byte) key {
+	for _, c := range b {
+		h ^= key(c)
+		h *= fnvPrime
+	}
+	h ^= 0xff
+	h *= fnvPrime
+	return h
+}
+
 func (h key) u64(v uint64) key {
 	for i := 0; i < 8; i++ {
 		h ^= key(byte(v >> (8 * i)))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -26,7 +27,8 @@ type Input struct {
 type opened struct {
 	r           *bufio.Reader
 	compression string
-	size        int64 // raw size, 0 when unknown (stdin)
+	size        int64     // raw size, 0 when unknown (stdin)
+	modTime     time.Time // zero for stdin
 	consumed    *atomic.Int64
 	closers     []io.Closer
 }
@@ -74,6 +76,7 @@ func openInput(in Input) (*opened, error) {
 				return nil, fmt.Errorf("open %s: is a directory", in.Name)
 			}
 			o.size = st.Size()
+			o.modTime = st.ModTime()
 		}
 		src = f
 	}
