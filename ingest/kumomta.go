@@ -151,7 +151,7 @@ func (kumoMTAFormat) events(rec *kumoRecord, opts *ParseOptions, sink Sink) ([]E
 	}
 	content := strings.TrimSpace(resp.Content)
 	switch {
-	case rec.Type == "Reception":
+	case rec.Type == "Reception" || rec.Type == "Feedback":
 		// The response is KumoMTA's own 250 to the submitter.
 	case kumoLocal(rec):
 		// Decision: KumoMTA's own responses keep their text (it says what

@@ -66,6 +66,7 @@ type wantEvent struct {
 	line      int64
 	time      string // RFC 3339, UTC
 	rcpt      string
+	domain    string // when rcpt is empty (a queue-level record)
 	typ       EventType
 	word      string
 	code      int
@@ -93,6 +94,9 @@ func checkEvents(t *testing.T, got []Event, want []wantEvent) {
 func checkEvent(t *testing.T, e Event, w wantEvent) {
 	t.Helper()
 	domain := w.rcpt[strings.LastIndexByte(w.rcpt, '@')+1:]
+	if w.domain != "" {
+		domain = w.domain
+	}
 	type pair struct {
 		what      string
 		got, want any
