@@ -62,7 +62,8 @@ func TestMTADetectionReasons(t *testing.T) {
 		{"Mar  5 13:59:59 mta1 dovecot[9]: imap-login: Login\nMar  5 14:00:00 mta1 postfix/submission/smtpd[2]: connect from x[192.0.2.1]\n", "syslog lines from postfix/submission/smtpd with classic (no year) timestamps"},
 		{"2024-03-05 14:00:00.123 +0100 [42] 1rhQ2k-0004Fa-2x <= a@b.c\n", "Exim main log lines with pre-4.97 message ids (1rhQ2k-0004Fa-2x)"},
 		{"2024-03-05 14:00:00 Start queue run: pid=1\n2024-03-05 14:00:00 1rhQ2k-000000004Fa-2xQb Completed\n", "Exim main log lines with 4.97+ message ids (1rhQ2k-000000004Fa-2xQb)"},
-		{"type,timeLogged,rcpt\r\nd,1709647200,a@b.c\r\n", "PowerMTA accounting CSV header (type,timeLogged,...)"},
+		{"type,timeLogged,rcpt\r\nd,1709647200,a@b.c\r\n", "PowerMTA accounting CSV header (type, timeLogged, ...)"},
+		{"type,rcpt,dsnStatus,timeLogged\nd,a@b.c,2.0.0,1709647200\n", "PowerMTA accounting CSV header (type, timeLogged, ...)"},
 	}
 	reg := NewRegistry()
 	for _, c := range cases {
@@ -76,6 +77,7 @@ func TestMTADetectionReasons(t *testing.T) {
 		"Mar  5 14:00:00 mta1 sshd[1]: Accepted publickey for root\n",
 		"2024-03-05 14:00:00 something happened\n",
 		"type,timeLoggedX,rcpt\nd,1,a@b.c\n",
+		"kind,timeLogged,rcpt\nd,1,a@b.c\n",
 		`{"nodeid":"n","type":"Delivery"}` + "\n",
 	} {
 		for _, f := range []Format{postfixFormat{}, eximFormat{}, powerMTAFormat{}, kumoMTAFormat{}} {

@@ -19,18 +19,24 @@ type powerMTAFormat struct{}
 func (powerMTAFormat) Name() string { return "powermta" }
 
 func (powerMTAFormat) Cues() string {
-	return "a PowerMTA accounting CSV header starting type,timeLogged"
+	return "a PowerMTA accounting CSV header: type first, then timeLogged (usually right after it)"
 }
 
+// Sniff accepts a header whose first column is PowerMTA's record type and
+// that names timeLogged, a column no generic export calls that: PowerMTA
+// writes "type,timeLogged,..." by default, but record-fields may reorder.
 func (powerMTAFormat) Sniff(head []byte) (bool, string) {
 	line := bytes.TrimPrefix(firstLine(head), []byte("\ufeff"))
-	if len(line) < len("type,timeLogged") || !strings.EqualFold(string(line[:len("type,timeLogged")]), "type,timeLogged") {
+	cols := strings.Split(string(line), ",")
+	if len(cols) < 2 || !strings.EqualFold(cols[0], "type") {
 		return false, ""
 	}
-	if len(line) > len("type,timeLogged") && line[len("type,timeLogged")] != ',' {
-		return false, ""
+	for _, c := range cols[1:] {
+		if strings.EqualFold(c, "timeLogged") {
+			return true, "PowerMTA accounting CSV header (type, timeLogged, ...)"
+		}
 	}
-	return true, "PowerMTA accounting CSV header (type,timeLogged,...)"
+	return false, ""
 }
 
 // pmtaColumns is the header resolved to column indexes, -1 when absent.

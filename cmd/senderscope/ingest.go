@@ -56,7 +56,7 @@ Formats (detected from the content, or chosen with --format):
   exim      Exim main log: => and -> deliveries, == deferrals, ** bounces. Times
             without a zone are read in --tz. The sending IP is I=[ip] when logged
             (log_selector +outgoing_interface), else the reply's, else --sending-ip.
-  powermta  PowerMTA accounting CSV (header starting type,timeLogged), columns by
+  powermta  PowerMTA accounting CSV (header: type, then timeLogged), columns by
             name; records d, b, t, tq, r, f, rb, rs; sending IP from dlvSourceIp.
 
 Nothing is lost: every record is stored, skipped as a duplicate of one already
