@@ -49,7 +49,7 @@ type Onset struct {
 }
 
 // Onsets finds, per provider and IP, the first deferral and permanent
-// failure and the bursts in the look-back before them.
+// block and the bursts in the look-back before them.
 func Onsets(ctx context.Context, src OnsetSource, opts OnsetOptions) ([]Onset, error) {
 	if opts.Lookback == 0 {
 		opts.Lookback = 24 * time.Hour
@@ -167,7 +167,7 @@ func burstBefore(ctx context.Context, src SendSource, provider, ip string, ms []
 func onsetSentence(o *Onset, first *ProblemEvent, lookback time.Duration) string {
 	what := "deferral"
 	if o.FirstDeferral == nil {
-		what = "permanent failure"
+		what = "permanent block"
 	}
 	code := first.EnhancedCode
 	if code == "" && first.SMTPCode != 0 {

@@ -141,6 +141,9 @@ func Rates(ctx context.Context, src RateSource, opts RateOptions) (*RateReport, 
 		}
 	}
 	for _, t := range tot {
+		if t.Attempts == 0 && t.Sends == 0 {
+			continue // only drops or complaints without an IP
+		}
 		finishRate(t)
 		rep.Totals = append(rep.Totals, *t)
 	}

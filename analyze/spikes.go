@@ -26,7 +26,7 @@ type SpikeOptions struct {
 	Over         int64         // only windows with more sends than this
 	BaselineDays int           // days before a window whose daily peaks make its baseline (default 30)
 	Since, Until time.Time     // the windows to rank; history before Since still counts for "highest since"
-	ChartMinutes int           // minutes either side of the worst spike to chart (default 45)
+	ChartMinutes int           // minutes either side of the worst spike to chart (default 20)
 }
 
 // Spike is one window of sends.
@@ -59,16 +59,19 @@ type ChartPoint struct {
 
 // SpikeReport is the result of Spikes.
 type SpikeReport struct {
-	Provider     string       `json:"provider"`
-	Window       string       `json:"window"`
-	ByIP         bool         `json:"by_ip"`
-	IPs          []string     `json:"ips"`
-	First        *time.Time   `json:"first,omitempty"`
-	Last         *time.Time   `json:"last,omitempty"`
-	Windows      int          `json:"windows"` // windows with sends in the ranked range
-	BaselineDays int          `json:"baseline_days"`
-	Spikes       []Spike      `json:"spikes"`
-	Chart        []ChartPoint `json:"chart,omitempty"`
+	Provider     string     `json:"provider"`
+	Window       string     `json:"window"`
+	ByIP         bool       `json:"by_ip"`
+	IPs          []string   `json:"ips"`
+	First        *time.Time `json:"first,omitempty"`
+	Last         *time.Time `json:"last,omitempty"`
+	Windows      int        `json:"windows"` // windows with sends in the ranked range
+	BaselineDays int        `json:"baseline_days"`
+	Spikes       []Spike    `json:"spikes"`
+	// TotalSpikes ranks the same windows summed over every IP, when Spikes
+	// is per IP: a burst split across IPs shows its full size here.
+	TotalSpikes []Spike      `json:"total_spikes,omitempty"`
+	Chart       []ChartPoint `json:"chart,omitempty"`
 }
 
 // window is one bucket of one series.
@@ -220,7 +223,7 @@ func Spikes(ctx context.Context, src SendSource, opts SpikeOptions) (*SpikeRepor
 		opts.BaselineDays = 30
 	}
 	if opts.ChartMinutes == 0 {
-		opts.ChartMinutes = 45
+		opts.ChartMinutes = 20
 	}
 	// History before Since is read too: "highest since" and the baseline look back.
 	ms, err := src.SendMinutes(ctx, string(opts.Provider), time.Time{}, opts.Until)
@@ -237,8 +240,29 @@ func Spikes(ctx context.Context, src SendSource, opts SpikeOptions) (*SpikeRepor
 		}
 	}
 	rep := &SpikeReport{Provider: providerLabel(opts.Provider), Window: FormatWindow(opts.Window), ByIP: opts.ByIP, BaselineDays: opts.BaselineDays}
-	series, keys := buildSeries(ms, opts.Window, opts.ByIP)
+	var err2 error
+	if rep.Spikes, err2 = rankWindows(ctx, src, ms, opts, rep); err2 != nil {
+		return nil, err2
+	}
 	if opts.ByIP {
+		total := opts
+		total.ByIP = false
+		if rep.TotalSpikes, err2 = rankWindows(ctx, src, ms, total, nil); err2 != nil {
+			return nil, err2
+		}
+	}
+	if len(rep.Spikes) > 0 {
+		rep.Chart = chartAround(ms, rep.Spikes[0].Start, opts.ChartMinutes, opts.ByIP)
+	}
+	return rep, nil
+}
+
+// rankWindows ranks one view (per IP or total) of the minute counts. It
+// fills rep's range fields when rep is not nil.
+func rankWindows(ctx context.Context, src SendSource, ms []ingest.MinuteSends, opts SpikeOptions, rep *SpikeReport) ([]Spike, error) {
+	var spikes []Spike
+	series, keys := buildSeries(ms, opts.Window, opts.ByIP)
+	if opts.ByIP && rep != nil {
 		rep.IPs = keys
 	}
 	since := int64(-1 << 62)
@@ -258,10 +282,13 @@ func Spikes(ctx context.Context, src SendSource, opts SpikeOptions) (*SpikeRepor
 			if w.start < since {
 				continue
 			}
-			rep.Windows++
 			if w.sends > opts.Over {
 				cands = append(cands, cand{k, i})
 			}
+			if rep == nil {
+				continue
+			}
+			rep.Windows++
 			t := time.Unix(w.start, 0).UTC()
 			if rep.First == nil || t.Before(*rep.First) {
 				rep.First = &t
@@ -307,12 +334,9 @@ func Spikes(ctx context.Context, src SendSource, opts SpikeOptions) (*SpikeRepor
 		if err := fillPeak(ctx, src, string(opts.Provider), ipFilter(sp.IP), &sp, opts.Window); err != nil {
 			return nil, err
 		}
-		rep.Spikes = append(rep.Spikes, sp)
+		spikes = append(spikes, sp)
 	}
-	if len(rep.Spikes) > 0 {
-		rep.Chart = chartAround(ms, rep.Spikes[0].Start, opts.ChartMinutes, opts.ByIP)
-	}
-	return rep, nil
+	return spikes, nil
 }
 
 func ipFilter(ip string) string {

@@ -159,7 +159,9 @@ type Problem struct {
 }
 
 // FirstProblems returns, per provider and IP, the first deferral and the
-// first permanent failure in [from, to).
+// first permanent block in [from, to). A block is a permanent failure with a
+// 5.7.x (security or policy) status or a blocking classification, not an
+// ordinary unknown-user bounce.
 func (s *Store) FirstProblems(ctx context.Context, provider string, from, to time.Time) ([]Problem, error) {
 	a, b := int64(0), int64(1<<62)
 	if !from.IsZero() {
@@ -170,7 +172,10 @@ func (s *Store) FirstProblems(ctx context.Context, provider string, from, to tim
 	}
 	q := `WITH firsts AS (
 		SELECT e.provider_id, e.ip_id, e.type_id, min(e.ts) AS ts, count(*) AS n
-		FROM events e WHERE e.type_id IN (4, 5) AND e.ts >= ? AND e.ts < ?`
+		FROM events e LEFT JOIN reply_groups g ON g.id = e.group_id
+		WHERE (e.type_id = 4 OR (e.type_id = 5 AND (e.enhanced BETWEEN 507000 AND 507999
+			OR g.reason IN ('blocked', 'badreputation', 'spamdetected', 'policyviolation', 'authfailure', 'requireptr'))))
+			AND e.ts >= ? AND e.ts < ?`
 	args := []any{a, b}
 	if provider != "" {
 		q += ` AND e.provider_id = (SELECT id FROM providers WHERE name = ?)`
@@ -178,13 +183,14 @@ func (s *Store) FirstProblems(ctx context.Context, provider string, from, to tim
 	}
 	q += ` GROUP BY e.provider_id, e.ip_id, e.type_id)
 	SELECT p.name, coalesce(i.ip, ''), f.type_id, f.ts, f.n,
-		coalesce(r.code, 0), coalesce(r.enhanced_code, ''), coalesce(r.text, ''), coalesce(r.reason, '')
+		coalesce(e.code, 0), coalesce(CASE WHEN e.enhanced IS NOT NULL THEN printf('%d.%d.%d', e.enhanced / 100000,
+		e.enhanced / 1000 % 100, e.enhanced % 1000) END, ''), coalesce(e.reply, ''), coalesce(g.reason, '')
 	FROM firsts f
 	JOIN providers p ON p.id = f.provider_id
 	LEFT JOIN ips i ON i.id = f.ip_id
 	JOIN events e ON e.ts = f.ts AND e.provider_id = f.provider_id AND e.type_id = f.type_id
 		AND e.ip_id IS f.ip_id
-	LEFT JOIN replies r ON r.id = e.reply_id
+	LEFT JOIN reply_groups g ON g.id = e.group_id
 	GROUP BY f.provider_id, f.ip_id, f.type_id
 	ORDER BY f.ts`
 	rows, err := s.db.QueryContext(ctx, q, args...)
@@ -273,9 +279,11 @@ func (s *Store) DeferredMessages(ctx context.Context, provider string, from, to 
 	if !to.IsZero() {
 		b = to.UnixMilli()
 	}
-	q := `SELECT p.name, coalesce((SELECT ip FROM ips WHERE id = min(e.ip_id)), ''), min(e.ts),
-			max(CASE WHEN e.type_id = 3 THEN e.ts END), max(e.type_id = 5), sum(e.type_id = 4)
-		FROM events e JOIN providers p ON p.id = e.provider_id
+	q := `SELECT p.name, coalesce(i.ip, ''), m.first, m.delivered, m.bounced, m.deferrals FROM (
+		SELECT e.provider_id, min(e.ip_id) AS ip_id, min(e.ts) AS first,
+			max(CASE WHEN e.type_id = 3 THEN e.ts END) AS delivered, max(e.type_id = 5) AS bounced,
+			sum(e.type_id = 4) AS deferrals
+		FROM events e
 		WHERE e.type_id IN (3, 4, 5) AND e.ts >= ?`
 	args := []any{a}
 	if provider != "" {
@@ -283,7 +291,8 @@ func (s *Store) DeferredMessages(ctx context.Context, provider string, from, to 
 		args = append(args, provider)
 	}
 	q += ` GROUP BY e.provider_id, coalesce(e.message_id, e.recipient)
-		HAVING sum(e.type_id = 4) > 0 AND min(e.ts) < ?`
+		HAVING sum(e.type_id = 4) > 0 AND min(e.ts) < ?) m
+		JOIN providers p ON p.id = m.provider_id LEFT JOIN ips i ON i.id = m.ip_id`
 	args = append(args, b)
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {

@@ -94,6 +94,13 @@ func SpikesDoc(r *analyze.SpikeReport, terminal bool) Doc {
 	sec.Notes = append(sec.Notes, fmt.Sprintf("peak in 60 s: the most sends in any 60 seconds overlapping the window, not aligned to the minute. vs baseline: sends / median of daily peaks over the prior %d days (in brackets).", r.BaselineDays))
 	d.Records = recs
 	d.Sections = append(d.Sections, sec)
+	if len(r.TotalSpikes) > 0 {
+		ts := Section{Title: "Top windows, every IP together", Header: []string{"window (UTC)", "sends", "peak in 60 s", "vs baseline", "highest since"}, Right: []int{1, 2}}
+		for _, s := range r.TotalSpikes {
+			ts.Rows = append(ts.Rows, []string{s.Start.Format("2006-01-02 15:04"), Int(s.Sends), peakText(s), factorText(s), sinceText(s)})
+		}
+		d.Sections = append(d.Sections, ts)
+	}
 	if len(r.Chart) > 0 {
 		d.Sections = append(d.Sections, chartSection(r, terminal))
 	}
@@ -180,7 +187,7 @@ func OnsetDoc(os []analyze.Onset) Doc {
 		d.Records = []onsetRecord{}
 		return d
 	}
-	sec := Section{Title: "Onset: first deferral and permanent failure per provider and IP", Header: []string{"provider", "ip", "first deferral (UTC)", "code", "deferrals", "first failure (UTC)", "burst before (UTC)", "sends", "lag"}, Right: []int{4, 7}}
+	sec := Section{Title: "Onset: first deferral and first permanent block per provider and IP", Header: []string{"provider", "ip", "first deferral (UTC)", "code", "deferrals", "first block (UTC)", "burst before (UTC)", "sends", "lag"}, Right: []int{4, 7}}
 	var recs []onsetRecord
 	for _, o := range os {
 		rec := onsetRecord{Provider: o.Provider, IP: o.IP, LagSeconds: o.LagSeconds}
