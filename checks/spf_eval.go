@@ -93,10 +93,10 @@ type hostResult struct {
 	problem     string
 }
 
-// CheckSPF runs RFC 7208 check_host() for the MAIL FROM identity, or for the
+// EvaluateSPF runs RFC 7208 check_host() for the MAIL FROM identity, or for the
 // HELO identity when MailFrom is empty. DNS failures become temperror, never
 // a Go error; the context's deadline bounds the whole evaluation.
-func CheckSPF(ctx context.Context, r Resolver, req SPFRequest) SPFOutcome {
+func EvaluateSPF(ctx context.Context, r Resolver, req SPFRequest) SPFOutcome {
 	ip := req.IP.Unmap()
 	out := SPFOutcome{IP: ip.String(), Identity: "mailfrom"}
 	sender := req.MailFrom
