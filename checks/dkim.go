@@ -290,14 +290,24 @@ func InspectDKIM(ctx context.Context, r Resolver, o DKIMOptions) *DKIMReport {
 			addWant(d.Selector, rep.Domain, d.Provider)
 		}
 	}
+	var probeErrors []string
 	for _, w := range wants {
 		k := lookupDKIMKey(ctx, r, w.selector, w.domain, w.source)
 		rep.Probed++
-		if k.Status == "missing" && w.source != "given" && w.source != "signature" {
+		probe := w.source != "given" && w.source != "signature"
+		if probe && k.Status == "missing" {
 			continue // a probe that found nothing is not news
 		}
 		rep.Keys = append(rep.Keys, k)
+		if probe && k.Status == "error" {
+			// one finding for all, not one per guessed selector
+			probeErrors = append(probeErrors, k.Name+": "+k.Problem)
+			continue
+		}
 		keyFindings(f, k)
+	}
+	if len(probeErrors) > 0 {
+		f.add("dkim.probe_dns_error", SeverityWarn, rep.Domain, "%d of the common selectors could not be looked up; keys there may have been missed", len(probeErrors)).with(probeErrors...)
 	}
 	found := slices.ContainsFunc(rep.Keys, func(k DKIMKey) bool { return k.Domain == rep.Domain && k.Status == "ok" })
 	if !found && o.Message == nil {

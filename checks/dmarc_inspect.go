@@ -15,6 +15,17 @@ type DMARCAlignment struct {
 	Pass       bool            `json:"pass"`
 }
 
+// temporary reports whether a DNS error, not the sender, kept DMARC from
+// passing.
+func (a *DMARCAlignment) temporary() bool {
+	for _, r := range append(append([]AlignedResult{}, a.SPF...), a.DKIM...) {
+		if r.Result == string(SPFTempError) {
+			return true
+		}
+	}
+	return false
+}
+
 // AlignedResult is one authenticated identifier and its alignment.
 type AlignedResult struct {
 	Domain  string `json:"domain"`
@@ -112,9 +123,12 @@ func InspectDMARC(ctx context.Context, r Resolver, o DMARCOptions) *DMARCReport 
 		for _, s := range a.DKIM {
 			ev = append(ev, fmt.Sprintf("dkim=%s header.d=%s (%s) aligned=%v", s.Result, s.Domain, s.Detail, s.Aligned))
 		}
-		if a.Pass {
+		switch {
+		case a.Pass:
 			f.add("dmarc.aligned_pass", SeverityOK, d, "DMARC passes for From %s: an aligned identifier authenticates", d).with(ev...)
-		} else {
+		case a.temporary():
+			f.add("dmarc.temperror", SeverityWarn, d, "DMARC for From %s could not be decided: an SPF or DKIM check hit a DNS error", d).with(ev...)
+		default:
 			f.add("dmarc.not_aligned", SeverityFail, d, "DMARC fails for From %s: no SPF or DKIM pass on a domain aligned with it", d).with(ev...)
 		}
 	}
@@ -246,14 +260,21 @@ func bulkVerdicts(rep *DMARCReport, o DMARCOptions) []BulkSenderVerdict {
 		spf.Status, spf.Detail = RequirementUnknown, "no sending IP given (--ip)"
 	default:
 		spf.Status = RequirementMet
-		var bad []string
+		var bad, temp []string
 		for _, s := range o.SPF {
-			if s.Result != SPFPass {
+			switch s.Result {
+			case SPFPass:
+			case SPFTempError:
+				temp = append(temp, s.IP+"="+string(s.Result))
+			default:
 				bad = append(bad, s.IP+"="+string(s.Result))
 			}
 		}
-		if len(bad) > 0 {
+		switch {
+		case len(bad) > 0:
 			spf.Status, spf.Detail = RequirementUnmet, strings.Join(bad, ", ")
+		case len(temp) > 0:
+			spf.Status, spf.Detail = RequirementUnknown, strings.Join(temp, ", ")
 		}
 	}
 
@@ -269,17 +290,30 @@ func bulkVerdicts(rep *DMARCReport, o DMARCOptions) []BulkSenderVerdict {
 		}
 	default:
 		dkim.Status, dkim.Detail = RequirementUnknown, "no message given (--message); "
-		n := 0
+		n, failed, given := 0, 0, 0
 		for _, k := range o.DKIMKeys {
-			if k.Status == "ok" {
+			switch k.Status {
+			case "ok":
 				n++
+			case "error":
+				failed++
+			}
+			if k.Source == "given" {
+				given++
 			}
 		}
-		if n > 0 {
+		switch {
+		case n > 0:
 			dkim.Detail += fmt.Sprintf("%d usable key(s) published", n)
-		} else {
-			dkim.Detail += "no usable key found"
+		case failed > 0:
+			dkim.Detail += fmt.Sprintf("%d key lookup(s) failed", failed)
+		case given > 0:
+			// the selectors the sender named have no usable key
+			dkim.Detail += "no usable key at the given selector(s)"
 			dkim.Status = RequirementUnmet
+		default:
+			// a key may sit at a selector nobody guessed
+			dkim.Detail += "no key at the common selectors; give --selector"
 		}
 	}
 
@@ -312,14 +346,20 @@ func bulkVerdicts(rep *DMARCReport, o DMARCOptions) []BulkSenderVerdict {
 		rdns.Status, rdns.Detail = RequirementUnknown, "no sending IP given (--ip)"
 	} else {
 		rdns.Status = RequirementMet
-		var bad []string
+		var bad, temp []string
 		for _, x := range o.RDNS {
-			if len(x.Confirmed) == 0 {
+			switch {
+			case x.Status.Failed():
+				temp = append(temp, x.IP+": "+string(x.Status))
+			case len(x.Confirmed) == 0:
 				bad = append(bad, x.IP)
 			}
 		}
-		if len(bad) > 0 {
+		switch {
+		case len(bad) > 0:
 			rdns.Status, rdns.Detail = RequirementUnmet, strings.Join(bad, ", ")
+		case len(temp) > 0:
+			rdns.Status, rdns.Detail = RequirementUnknown, strings.Join(temp, ", ")
 		}
 	}
 

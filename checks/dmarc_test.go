@@ -116,7 +116,7 @@ func TestBulkVerdictsWithMessage(t *testing.T) {
 	o := DMARCOptions{
 		SPF:     []SPFOutcome{{Result: SPFPass, IP: "192.0.2.10"}},
 		Message: msg,
-		RDNS:    []RDNSResult{{IP: "192.0.2.10", Confirmed: []string{"mail.sender.example"}}},
+		RDNS:    []RDNSResult{{IP: "192.0.2.10", Status: StatusOK, Confirmed: []string{"mail.sender.example"}}},
 	}
 	vs := bulkVerdicts(rep, o)
 	if vs[0].Verdict != "meets" {

@@ -98,7 +98,8 @@ func Run(ctx context.Context, o Options) Report {
 			}
 		}
 	}
-	if why := checkName(domain); why != "" || !strings.Contains(domain, ".") {
+	needsDomain := want(CheckSPF) || want(CheckDKIM) || want(CheckDMARC) || want(CheckMX)
+	if why := checkName(domain); needsDomain && (why != "" || !strings.Contains(domain, ".")) {
 		if why == "" {
 			why = "not a multi-label domain name"
 		}

@@ -149,7 +149,7 @@ func TestRunDeadlineWithSilentServer(t *testing.T) {
 		t.Fatalf("run took %v with a 700ms deadline", elapsed)
 	}
 	ids := findingIDs(rep.Findings)
-	for _, w := range []string{"spf.dns_error=warn", "spf.result.temperror=warn", "dmarc.dns_error=warn", "rdns.dns_error=warn", "mx.dns_error=warn"} {
+	for _, w := range []string{"spf.dns_error=warn", "spf.result.temperror=warn", "dmarc.dns_error=warn", "dmarc.temperror=warn", "rdns.dns_error=warn", "mx.dns_error=warn"} {
 		if !slices.Contains(ids, w) {
 			t.Errorf("missing %s in %q", w, ids)
 		}
@@ -158,6 +158,9 @@ func TestRunDeadlineWithSilentServer(t *testing.T) {
 		if f.Severity == SeverityOK {
 			t.Errorf("nothing was verified, yet %s says ok: %s", f.ID, f.Message)
 		}
+	}
+	if rep.Failed() {
+		t.Errorf("a dead resolver is not the sender's failure: %q", ids)
 	}
 	if f := findByID(rep.Findings, "spf.result.temperror"); !strings.Contains(f.Message, "timeout") {
 		t.Errorf("temperror message %q", f.Message)
