@@ -38,6 +38,9 @@ type ParseOptions struct {
 	TZ        *time.Location // for zone-less times
 	Status    StatusMap      // source words -> types
 	ColumnMap map[Field]string
+	// CountsProvider is the provider pre-aggregated counts are for when the
+	// file has no provider or domain column ("all" for every recipient).
+	CountsProvider string
 }
 
 // Registry holds the formats auto-detection tries, in order.
@@ -48,7 +51,7 @@ type Registry struct {
 // NewRegistry returns every built-in format, most specific first: the
 // catch-all CSV reader comes last.
 func NewRegistry() *Registry {
-	return &Registry{formats: []Format{sendGridFormat{}, csvExportFormat{}}}
+	return &Registry{formats: []Format{sendGridFormat{}, sndsDataFormat{}, sndsStatusFormat{}, countsFormat{}, csvExportFormat{}}}
 }
 
 // Names lists the formats for --help and errors.

@@ -34,8 +34,10 @@ type Options struct {
 	// (0 when unknown). It is called from the writing goroutine.
 	Progress func(name string, done, total int64)
 	Args     string // what was asked, stored with the run as JSON
-	Now      func() time.Time
-	Registry *Registry
+	// CountsProvider: see ParseOptions.
+	CountsProvider string
+	Now            func() time.Time
+	Registry       *Registry
 }
 
 // RunSummary is what an ingest run did. Read = Stored + Duplicates + Rejected,
@@ -130,6 +132,10 @@ func Ingest(ctx context.Context, s *Store, inputs []Input, opts Options) (*RunSu
 		}
 		forced = f
 	}
+	inputs, err := expandInputs(inputs)
+	if err != nil {
+		return nil, &InputError{Err: err}
+	}
 	if err := s.markStaleRuns(ctx); err != nil {
 		return nil, err
 	}
@@ -191,6 +197,9 @@ func Ingest(ctx context.Context, s *Store, inputs []Input, opts Options) (*RunSu
 // batch is the unit handed from the parser to the writer.
 type batch struct {
 	events   []Event
+	snds     []SNDSRow
+	blocks   []SNDSBlock
+	counts   []CountRow
 	rejects  []rejectRec
 	zoneless int64
 	consumed int64
@@ -220,6 +229,7 @@ func (b *batchSink) get() *batch {
 		case b.cur = <-b.free:
 			b.cur.events = b.cur.events[:0]
 			b.cur.rejects = b.cur.rejects[:0]
+			b.cur.snds, b.cur.blocks, b.cur.counts = b.cur.snds[:0], b.cur.blocks[:0], b.cur.counts[:0]
 			b.cur.zoneless = 0
 		default:
 			b.cur = &batch{events: make([]Event, 0, batchEvents)}
@@ -248,6 +258,35 @@ func (b *batchSink) Reject(line int64, raw, reason string) {
 }
 
 func (b *batchSink) ZoneAssumed() { b.get().zoneless++ }
+
+func (b *batchSink) SNDS(r *SNDSRow) {
+	c := b.get()
+	c.snds = append(c.snds, *r)
+	if len(c.snds) >= batchEvents {
+		b.flush()
+	}
+}
+
+func (b *batchSink) SNDSBlock(r *SNDSBlock) {
+	c := b.get()
+	c.blocks = append(c.blocks, *r)
+	if len(c.blocks) >= batchEvents {
+		b.flush()
+	}
+}
+
+func (b *batchSink) Count(r *CountRow) {
+	if r.Provider == "" && r.Domain != "" && b.enrich != nil {
+		e := Event{Domain: r.Domain}
+		b.enrich(&e)
+		r.Provider = e.Provider
+	}
+	c := b.get()
+	c.counts = append(c.counts, *r)
+	if len(c.counts) >= batchEvents {
+		b.flush()
+	}
+}
 
 func (b *batchSink) flush() {
 	if b.cur == nil {
@@ -300,7 +339,7 @@ func (w *writer) ingestOne(ctx context.Context, in Input, forced Format, status 
 	defer cancel()
 	ch := make(chan *batch, 4)
 	sink := &batchSink{ctx: pctx, out: ch, free: w.free, enrich: opts.Enrich, in: o}
-	popts := &ParseOptions{Source: in.Name, TZ: opts.TZ, Status: status, ColumnMap: opts.ColumnMap}
+	popts := &ParseOptions{Source: in.Name, TZ: opts.TZ, Status: status, ColumnMap: opts.ColumnMap, CountsProvider: opts.CountsProvider}
 	var parseErr error
 	var wg sync.WaitGroup
 	wg.Add(1)

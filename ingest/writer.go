@@ -50,6 +50,7 @@ type writer struct {
 	nv                                          []driver.NamedValue
 	ids                                         []rowIDs
 	insertReject                                *sql.Stmt
+	upSNDS, upBlock, upCount                    *sql.Stmt
 	upDomain, upIP, upReply, upWord, upProvider *sql.Stmt
 
 	domains map[string]int64
@@ -137,6 +138,24 @@ func (w *writer) prepare(ctx context.Context) error {
 			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (text, code, enhanced_code) DO UPDATE SET text = excluded.text RETURNING id`},
 		{&w.upWord, `INSERT INTO words (word) VALUES (?) ON CONFLICT (word) DO UPDATE SET word = excluded.word RETURNING id`},
+		// A re-read identical row changes nothing (a duplicate); a corrected
+		// one (a later export of the same day or minute) replaces it.
+		{&w.upSNDS, `INSERT INTO snds_data (ip, activity_start, activity_end, rcpt_commands, data_commands, recipients,
+			filter_result, complaint_rate, complaint_pct, trap_start, trap_end, trap_hits, sample_helo, sample_mail_from,
+			comments, source_id, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (ip, activity_start) DO UPDATE SET activity_end = excluded.activity_end,
+			rcpt_commands = excluded.rcpt_commands, data_commands = excluded.data_commands, recipients = excluded.recipients,
+			filter_result = excluded.filter_result, complaint_rate = excluded.complaint_rate,
+			complaint_pct = excluded.complaint_pct, trap_start = excluded.trap_start, trap_end = excluded.trap_end,
+			trap_hits = excluded.trap_hits, sample_helo = excluded.sample_helo, sample_mail_from = excluded.sample_mail_from,
+			comments = excluded.comments, source_id = excluded.source_id, line = excluded.line
+			WHERE (activity_end, rcpt_commands, data_commands, recipients, filter_result, complaint_rate, trap_hits, comments)
+			IS NOT (excluded.activity_end, excluded.rcpt_commands, excluded.data_commands, excluded.recipients,
+			excluded.filter_result, excluded.complaint_rate, excluded.trap_hits, excluded.comments)`},
+		{&w.upBlock, `INSERT OR IGNORE INTO snds_blocks (first_ip, last_ip, blocked, reason, source_id, line) VALUES (?, ?, ?, ?, ?, ?)`},
+		{&w.upCount, `INSERT INTO minute_counts (minute, provider_id, domain, ip, sends, source_id, line) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (minute, provider_id, domain, ip) DO UPDATE SET sends = excluded.sends,
+			source_id = excluded.source_id, line = excluded.line WHERE sends != excluded.sends`},
 	}
 	for _, st := range stmts {
 		p, err := w.conn.PrepareContext(ctx, st.q)
@@ -153,7 +172,7 @@ func (w *writer) prepare(ctx context.Context) error {
 }
 
 func (w *writer) close() {
-	for _, st := range []*sql.Stmt{w.insertReject, w.upDomain, w.upProvider, w.upIP, w.upReply, w.upWord} {
+	for _, st := range []*sql.Stmt{w.insertReject, w.upDomain, w.upProvider, w.upIP, w.upReply, w.upWord, w.upSNDS, w.upBlock, w.upCount} {
 		if st != nil {
 			st.Close()
 		}
@@ -255,6 +274,9 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 		w.delta.rej++
 		w.noteReject(r)
 	}
+	if err := w.writeTables(ctx, b); err != nil {
+		return err
+	}
 	// Resolve every interned id first: the raw insert below holds the
 	// connection, so no other statement may run inside it.
 	if cap(w.ids) < len(b.events) {
@@ -295,20 +317,68 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 	w.delta.read += n
 	w.delta.stored += stored
 	w.delta.dup += n - stored
-	w.pending += len(b.events) + len(b.rejects)
+	w.pending += len(b.events) + len(b.rejects) + len(b.snds) + len(b.blocks) + len(b.counts)
 	if w.pending >= commitEvery || time.Since(w.txStart) >= commitInterval {
 		return w.commit(ctx)
 	}
 	return nil
 }
 
-// rowIDs are one event's interned references; 0 stores NULL.
-type rowIDs struct {
-	provider, domain, ip, reply, word, class int64
+// writeTables stores the rows of formats that are not events.
+func (w *writer) writeTables(ctx context.Context, b *batch) error {
+	exec := func(st *sql.Stmt, what string, args ...any) error {
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return w.fail(ctx, what, err)
+		}
+		n, _ := res.RowsAffected()
+		w.delta.read++
+		w.delta.stored += n
+		w.delta.dup += 1 - n
+		return nil
+	}
+	for i := range b.snds {
+		r := &b.snds[i]
+		w.seen(r.Start.UnixMilli())
+		var pct any
+		if r.ComplaintPct >= 0 {
+			pct = r.ComplaintPct
+		}
+		if err := exec(w.upSNDS, "store SNDS row", r.IP, r.Start.UnixMilli(), r.End.UnixMilli(), r.RCPT, r.DATA, r.Recipients,
+			r.Filter, r.ComplaintRate, pct, nullTime(r.TrapStart), nullTime(r.TrapEnd), r.TrapHits, r.HELO, r.MailFrom,
+			r.Comment, w.srcID, r.Line); err != nil {
+			return err
+		}
+	}
+	for i := range b.blocks {
+		r := &b.blocks[i]
+		if err := exec(w.upBlock, "store SNDS block", r.FirstIP, r.LastIP, r.Blocked, r.Reason, w.srcID, r.Line); err != nil {
+			return err
+		}
+	}
+	for i := range b.counts {
+		r := &b.counts[i]
+		w.seen(r.Minute.UnixMilli())
+		pid, err := w.intern(ctx, w.provIDs, w.upProvider, r.Provider, "intern provider")
+		if err != nil {
+			return err
+		}
+		if err := exec(w.upCount, "store count", r.Minute.Unix()/60, pid, r.Domain, r.IP, r.Sends, w.srcID, r.Line); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func (w *writer) resolve(ctx context.Context, e *Event, ids *rowIDs) error {
-	ms := e.Time.UnixMilli()
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// seen widens the time ranges of the source and the run.
+func (w *writer) seen(ms int64) {
 	if w.srcFirst == 0 || ms < w.srcFirst {
 		w.srcFirst = ms
 	}
@@ -321,6 +391,15 @@ func (w *writer) resolve(ctx context.Context, e *Event, ids *rowIDs) error {
 	if ms > w.runLast {
 		w.runLast = ms
 	}
+}
+
+// rowIDs are one event's interned references; 0 stores NULL.
+type rowIDs struct {
+	provider, domain, ip, reply, word, class int64
+}
+
+func (w *writer) resolve(ctx context.Context, e *Event, ids *rowIDs) error {
+	w.seen(e.Time.UnixMilli())
 	w.providers[e.Provider]++
 	var err error
 	*ids = rowIDs{}

@@ -21,6 +21,7 @@ type ingestOpts struct {
 	maps       []string
 	statuses   []string
 	tz         string
+	provider   string
 	noProgress bool
 }
 
@@ -31,7 +32,7 @@ func newIngestCmd(app *App, g *globals) *cobra.Command {
 		Use:   "ingest [FILE|-]...",
 		Short: "Read send logs, ESP events or SQL exports into the database",
 		Long: `Read event logs into the database. Each input is a file, or - for standard input;
-gzip and zstd compression are undone whatever the file is called.
+gzip, zstd and zip are undone whatever the file is called.
 
 Formats (detected from the content, or chosen with --format):
   csv       CSV with a header line, e.g. psql COPY ... TO STDOUT CSV HEADER. Columns are
@@ -41,7 +42,13 @@ Formats (detected from the content, or chosen with --format):
             source_ip, outgoing_ip), message_id (message_id, msg_id, smtp_id), attempt,
             id, class (stream, category, kind). --map overrides.
   sendgrid  SendGrid Event Webhook JSON: a POST body (array) or one event per line.
+  snds      Microsoft SNDS "View Data" export (headerless, 14 columns): stored per IP and day.
+  snds-status  SNDS "IP Status" export: blocked IP ranges and the reason.
+  counts    pre-aggregated sends per minute (minute,count[,provider|domain][,ip], header
+            optional), e.g. the output of a per-minute GROUP BY in your warehouse.
 
+A directory argument ingests every file in it, each detected on its own; zip
+archives are read from their first member.
 Nothing is lost: every record is stored, skipped as a duplicate of one already
 stored, or kept in the rejects table with its line and reason, and
 read = stored + duplicates + rejected. Re-running the same input stores nothing
@@ -52,7 +59,9 @@ it again to complete it.`,
   senderscope ingest --map time=logged,recipient=rcpt_addr export.csv
   senderscope ingest --status soft_failed=deferred,hard_failed=bounced export.csv.gz
   senderscope ingest --tz Europe/Berlin local-times.csv
-  senderscope ingest sendgrid-2026-02-*.json`,
+  senderscope ingest sendgrid-2026-02-*.json
+  senderscope ingest --provider microsoft per-minute-counts.csv
+  senderscope ingest ./exports/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.inputs = args
@@ -64,6 +73,7 @@ it again to complete it.`,
 	f.StringSliceVar(&o.maps, "map", nil, "map fields to CSV columns: field=column,... (fields: "+fieldNames()+")")
 	f.StringSliceVar(&o.statuses, "status", nil, "map status words to event types: word=type,... (types: "+typeNames()+")")
 	f.StringVar(&o.tz, "tz", "UTC", "time zone of timestamps that carry none (IANA name, e.g. Europe/Berlin)")
+	f.StringVar(&o.provider, "provider", "", "provider that pre-aggregated counts without a provider or domain column are for (microsoft, gmail, yahoo, apple, other, all)")
 	f.BoolVar(&o.noProgress, "no-progress", false, "never draw a progress bar")
 	return cmd
 }
@@ -98,6 +108,16 @@ func parseIngestOpts(o *ingestOpts) (ingest.Options, error) {
 		return opts, usagef("--tz %q: not a time zone name (e.g. UTC, Europe/Berlin, America/New_York)", o.tz)
 	}
 	opts.TZ = loc
+	if o.provider != "" {
+		p, err := analyze.ParseProvider(o.provider)
+		if err != nil {
+			return opts, usagef("--provider: %v", err)
+		}
+		opts.CountsProvider = string(p)
+		if p == "" {
+			opts.CountsProvider = "all"
+		}
+	}
 	if len(o.maps) > 0 {
 		opts.ColumnMap = map[ingest.Field]string{}
 		for _, m := range splitList(o.maps) {
