@@ -28,7 +28,7 @@ func TestDefaultSelectors(t *testing.T) {
 			t.Errorf("selector %q has no real source: %q", s.Selector, s.Source)
 		}
 	}
-	for _, must := range []string{"google", "selector1", "selector2", "s1", "s2", "k1", "mandrill", "everlytickey1", "mxvault", "default", "dkim", "mail"} {
+	for _, must := range []string{"google", "selector1", "selector2", "s1", "s2", "k1", "mandrill", "smtpapi", "everlytickey1", "mxvault", "default", "dkim", "mail"} {
 		if !seen[must] {
 			t.Errorf("well-known selector %q missing", must)
 		}
