@@ -203,9 +203,6 @@ func runSPFCase(t *testing.T, c *Client, tc spfCase) (string, string, bool) {
 		t.Fatalf("host %q: %v", tc.Host, err)
 	}
 	out := EvaluateSPF(ctx, c, SPFRequest{IP: ip, MailFrom: tc.MailFrom, HELO: tc.Helo, DefaultExplanation: "DEFAULT"})
-	if os.Getenv("SPFDEBUG") != "" {
-		t.Logf("%s %s %s -> %s dir=%q mech=%q path=%v exp=%q problem=%q lookups=%d voids=%d", tc.Host, tc.MailFrom, tc.Helo, out.Result, out.Directive, out.Mechanism, out.Path, out.Explanation, out.Problem, out.Lookups, out.VoidLookups)
-	}
 	ok := slices.Contains(tc.results(), string(out.Result))
 	if ok && tc.Explanation != nil && *tc.Explanation != out.Explanation {
 		ok = false
