@@ -372,6 +372,9 @@ func (w *writer) ingestOne(ctx context.Context, in Input, forced Format, status 
 	if writeErr == nil {
 		writeErr = w.commit(dbctx)
 	}
+	if writeErr == nil {
+		writeErr = w.endSource(dbctx)
+	}
 	w.fillSource(src)
 	switch {
 	case writeErr != nil:

@@ -209,6 +209,13 @@ func (w *writer) commit(ctx context.Context) error {
 		return nil
 	}
 	d := w.delta
+	if d.stored > 0 && w.srcLast > 0 {
+		// Recorded with the rows, so even an interrupted run's events get aggregated.
+		if _, err := w.conn.ExecContext(ctx, `INSERT INTO dirty_ranges (first_minute, last_minute) VALUES (?, ?)`,
+			w.srcFirst/60000, w.srcLast/60000); err != nil {
+			return w.fail(ctx, "record refresh range", err)
+		}
+	}
 	if _, err := w.conn.ExecContext(ctx, `UPDATE sources SET records_read = records_read + ?, stored = stored + ?,
 		duplicates = duplicates + ?, rejected = rejected + ?, zoneless = zoneless + ?,
 		first_ts = min(coalesce(first_ts, ?), ?), last_ts = max(coalesce(last_ts, ?), ?) WHERE id = ?`,
@@ -541,6 +548,28 @@ func (w *writer) finish(ctx context.Context, status, errText string) error {
 		return wrapDBErr("finish ingest run", err)
 	}
 	return nil
+}
+
+// endSource records how the source's sends are counted: its processed/sent
+// events, or the first attempt of each message when it logs outcomes.
+func (w *writer) endSource(ctx context.Context) error {
+	if w.srcFirst == 0 && w.srcLast == 0 {
+		return nil
+	}
+	if err := w.begin(ctx); err != nil {
+		return err
+	}
+	if _, err := w.conn.ExecContext(ctx, `UPDATE sources SET send_kind = CASE WHEN EXISTS (
+			SELECT 1 FROM events WHERE source_id = ?1 AND type_id IN (3, 4, 5) AND ts BETWEEN ?2 AND ?3)
+			THEN 'first-attempt' ELSE 'explicit' END WHERE id = ?1`, w.srcID, w.srcFirst, w.srcLast); err != nil {
+		return w.fail(ctx, "record send kind", err)
+	}
+	// The sends of this source's minutes depend on its kind: refresh them.
+	if _, err := w.conn.ExecContext(ctx, `INSERT INTO dirty_ranges (first_minute, last_minute) VALUES (?, ?)`,
+		w.srcFirst/60000, w.srcLast/60000); err != nil {
+		return w.fail(ctx, "record refresh range", err)
+	}
+	return w.commit(ctx)
 }
 
 func (w *writer) fillSource(src *SourceSummary) {
