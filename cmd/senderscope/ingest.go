@@ -179,8 +179,7 @@ func runIngest(ctx context.Context, app *App, g *globals, o *ingestOpts) error {
 	argsJSON, _ := json.Marshal(map[string]any{"inputs": o.inputs, "format": o.format, "map": o.maps, "status": o.statuses, "tz": o.tz})
 	opts.Args = string(argsJSON)
 	opts.Now = app.Now
-	providers := analyze.DefaultProviders()
-	opts.Enrich = func(e *ingest.Event) { e.Provider = string(providers.ForDomain(e.Domain)) }
+	opts.Enrich = enricher()
 	var prog *report.Progress
 	if app.StderrTTY && !o.noProgress {
 		prog = report.NewProgress(app.Stderr)
@@ -214,4 +213,10 @@ func runIngest(ctx context.Context, app *App, g *globals, o *ingestOpts) error {
 		return &dbError{err}
 	}
 	return nil
+}
+
+// enricher sets each event's provider from its recipient domain, exactly.
+func enricher() func(*ingest.Event) {
+	providers := analyze.DefaultProviders()
+	return func(e *ingest.Event) { e.Provider = string(providers.ForDomain(e.Domain)) }
 }
