@@ -48,6 +48,9 @@ type ParseOptions struct {
 	// SendingIP is the IP an MTA log does not record (--sending-ip),
 	// canonical, empty when not given.
 	SendingIP string
+	// CountsProvider is the provider pre-aggregated counts are for when the
+	// file has no provider or domain column ("all" for every recipient).
+	CountsProvider string
 }
 
 // Registry holds the formats auto-detection tries, in order.
@@ -61,6 +64,7 @@ func NewRegistry() *Registry {
 	return &Registry{formats: []Format{
 		sendGridFormat{}, kumoMTAFormat{},
 		postfixFormat{}, eximFormat{}, powerMTAFormat{},
+		sndsDataFormat{}, sndsStatusFormat{}, countsFormat{},
 		csvExportFormat{},
 	}}
 }

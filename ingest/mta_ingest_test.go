@@ -43,7 +43,7 @@ func TestKumoMTAZstdSegment(t *testing.T) {
 	var word, reply string
 	var code any
 	s.db.QueryRow(`SELECT original_type, smtp_code, reply FROM events_v WHERE recipient = 'carol.example@hotmail.com'`).Scan(&word, &code, &reply)
-	if word != "TransientFailure/internal" || code != int64(0) || !strings.HasPrefix(reply, "KumoMTA internal:") {
+	if word != "TransientFailure/internal" || code != nil || !strings.HasPrefix(reply, "KumoMTA internal:") {
 		t.Errorf("internal failure stored as %q code %v reply %q", word, code, reply)
 	}
 }

@@ -22,6 +22,7 @@ type ingestOpts struct {
 	maps       []string
 	statuses   []string
 	tz         string
+	provider   string
 	noProgress bool
 	year       int
 	sendingIP  string
@@ -34,7 +35,7 @@ func newIngestCmd(app *App, g *globals) *cobra.Command {
 		Use:   "ingest [FILE|-]...",
 		Short: "Read send logs, ESP events or SQL exports into the database",
 		Long: `Read event logs into the database. Each input is a file, or - for standard input;
-gzip and zstd compression are undone whatever the file is called.
+gzip, zstd and zip are undone whatever the file is called.
 
 Formats (detected from the content, or chosen with --format):
   csv       CSV with a header line, e.g. psql COPY ... TO STDOUT CSV HEADER. Columns are
@@ -58,7 +59,13 @@ Formats (detected from the content, or chosen with --format):
             (log_selector +outgoing_interface), else the reply's, else --sending-ip.
   powermta  PowerMTA accounting CSV (header: type, then timeLogged), columns by
             name; records d, b, t, tq, r, f, rb, rs; sending IP from dlvSourceIp.
+  snds      Microsoft SNDS "View Data" export (headerless, 14 columns): stored per IP and day.
+  snds-status  SNDS "IP Status" export: blocked IP ranges and the reason.
+  counts    pre-aggregated sends per minute (minute,count[,provider|domain][,ip], header
+            optional), e.g. the output of a per-minute GROUP BY in your warehouse.
 
+A directory argument ingests every file in it, each detected on its own; zip
+archives are read from their first member.
 Nothing is lost: every record is stored, skipped as a duplicate of one already
 stored, or kept in the rejects table with its line and reason, and
 read = stored + duplicates + rejected. Re-running the same input stores nothing
@@ -70,7 +77,9 @@ it again to complete it.`,
   senderscope ingest --status soft_failed=deferred,hard_failed=bounced export.csv.gz
   senderscope ingest --tz Europe/Berlin local-times.csv
   senderscope ingest sendgrid-2026-02-*.json
-  senderscope ingest --year 2025 --sending-ip 203.0.113.10 /var/log/mail.log.1.gz`,
+  senderscope ingest --year 2025 --sending-ip 203.0.113.10 /var/log/mail.log.1.gz
+  senderscope ingest --provider microsoft per-minute-counts.csv
+  senderscope ingest ./exports/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.inputs = args
@@ -82,6 +91,7 @@ it again to complete it.`,
 	f.StringSliceVar(&o.maps, "map", nil, "map fields to CSV columns: field=column,... (fields: "+fieldNames()+")")
 	f.StringSliceVar(&o.statuses, "status", nil, "map status words to event types: word=type,... (types: "+typeNames()+")")
 	f.StringVar(&o.tz, "tz", "UTC", "time zone of timestamps that carry none (IANA name, e.g. Europe/Berlin)")
+	f.StringVar(&o.provider, "provider", "", "provider that pre-aggregated counts without a provider or domain column are for (microsoft, gmail, yahoo, apple, other, all)")
 	f.BoolVar(&o.noProgress, "no-progress", false, "never draw a progress bar")
 	f.IntVar(&o.year, "year", 0, "year of the first line of a syslog file whose times have none (default: from the file's modification time, else this year)")
 	f.StringVar(&o.sendingIP, "sending-ip", "", "sending IP for MTA logs that do not record it (Postfix, Exim without I=)")
@@ -128,6 +138,16 @@ func parseIngestOpts(o *ingestOpts) (ingest.Options, error) {
 			return opts, usagef("--sending-ip %q: not an IP address", o.sendingIP)
 		}
 		opts.SendingIP = ip.Unmap().String()
+	}
+	if o.provider != "" {
+		p, err := analyze.ParseProvider(o.provider)
+		if err != nil {
+			return opts, usagef("--provider: %v", err)
+		}
+		opts.CountsProvider = string(p)
+		if p == "" {
+			opts.CountsProvider = "all"
+		}
 	}
 	if len(o.maps) > 0 {
 		opts.ColumnMap = map[ingest.Field]string{}
@@ -191,8 +211,7 @@ func runIngest(ctx context.Context, app *App, g *globals, o *ingestOpts) error {
 		"year": o.year, "sending_ip": o.sendingIP})
 	opts.Args = string(argsJSON)
 	opts.Now = app.Now
-	providers := analyze.DefaultProviders()
-	opts.Enrich = func(e *ingest.Event) { e.Provider = string(providers.ForDomain(e.Domain)) }
+	opts.Enrich = enricher()
 	var prog *report.Progress
 	if app.StderrTTY && !o.noProgress {
 		prog = report.NewProgress(app.Stderr)
@@ -226,4 +245,10 @@ func runIngest(ctx context.Context, app *App, g *globals, o *ingestOpts) error {
 		return &dbError{err}
 	}
 	return nil
+}
+
+// enricher sets each event's provider from its recipient domain, exactly.
+func enricher() func(*ingest.Event) {
+	providers := analyze.DefaultProviders()
+	return func(e *ingest.Event) { e.Provider = string(providers.ForDomain(e.Domain)) }
 }
