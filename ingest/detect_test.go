@@ -25,6 +25,9 @@ func TestEverySampleIsDetectedAsItsOwnFormat(t *testing.T) {
 		{"exim-mainlog.log", "exim", false},
 		{"powermta-acct.csv", "powermta", true},
 		{"kumomta-log.jsonl", "kumomta", false},
+		{"snds-export.csv", "snds", false},
+		{"snds-ipstatus.csv", "snds-status", false},
+		{"sql-minute-counts.csv", "counts", true},
 	}
 	for _, c := range cases {
 		data := readSample(t, c.file)
