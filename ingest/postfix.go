@@ -297,20 +297,29 @@ func (p *postfixParser) delivery(sl *syslogLine, qid, rest []byte) {
 	}
 	rcpt := rest[len("to=<"):end]
 	fields := rest[end+3:]
-	st := bytes.Index(fields, []byte("status="))
-	if st < 0 || (st > 0 && fields[st-1] != ' ') {
+	// One pass over "key=value, " pairs up to status=, the last of them.
+	var dsn, word, text []byte
+	for f := fields; len(f) > 0; {
+		if bytes.HasPrefix(f, []byte("status=")) {
+			word = f[len("status="):]
+			break
+		}
+		if bytes.HasPrefix(f, []byte("dsn=")) {
+			dsn = f[len("dsn="):]
+			if c := bytes.IndexByte(dsn, ','); c >= 0 {
+				dsn = dsn[:c]
+			}
+		}
+		c := bytes.Index(f, []byte(", "))
+		if c < 0 {
+			break
+		}
+		f = f[c+2:]
+	}
+	if word == nil {
 		p.reject("postfix to= line without status= (expected dsn=X.Y.Z, status=sent|deferred|bounced (reply))")
 		return
 	}
-	var dsn []byte
-	if d := bytes.Index(fields[:st], []byte("dsn=")); d >= 0 {
-		dsn = fields[d+4:]
-		if c := bytes.IndexByte(dsn, ','); c >= 0 {
-			dsn = dsn[:c]
-		}
-	}
-	word := fields[st+len("status="):]
-	var text []byte
 	if sp := bytes.IndexByte(word, ' '); sp >= 0 {
 		word, text = word[:sp], word[sp+1:]
 		// The text nests parentheses ("(S775) ... (in reply to ...)"): the
@@ -460,6 +469,9 @@ var (
 // "451 4.7.650 ..."), so replies group the same way as other sources';
 // Postfix's own diagnostics (connection failures) are kept whole.
 func postfixReply(text []byte) string {
+	if !bytes.HasPrefix(text, []byte("host ")) {
+		return string(bytes.TrimSpace(text))
+	}
 	for _, m := range saidMarkers {
 		if i := bytes.Index(text, m); i >= 0 {
 			text = text[i+len(m):]

@@ -194,6 +194,7 @@ const postfixTrapsLog = `2024-03-05T15:00:00+0100 mta1 postfix/cleanup[2212]: 5C
 2024-03-10T15:00:04+0100 mta1 postfix/smtp[2307]: 9A5B6C7D8E: to=<e@example.org>, relay=mx.example.org[192.0.2.40]:25, delay=0, delays=0/0/0/0, dsn=2.0.0, status=relayed (250 ok)
 2024-03-10T15:00:05+0100 mta1 postfix/smtp[2308]: warning: TLS library problem: error:0A000126:SSL routines::unexpected eof while reading
 2024-03-10T15:00:05+0100 mta1 postfix/smtpd[2210]: NOQUEUE: reject: RCPT from unknown[192.0.2.99]: 554 5.7.1 <x@example.com>: Relay access denied; from=<s@spam.example> to=<x@example.com> proto=ESMTP helo=<spam>
+2024-03-10T15:00:06+0100 mta1 postfix/smtp[2309]: 9A5B6C7D8F: to=<f@example.org>, relay=none, delay=1
 `
 
 func TestPostfixTraps(t *testing.T) {
@@ -225,6 +226,7 @@ func TestPostfixTraps(t *testing.T) {
 	wantRejects := []string{
 		`15: to=<root> is not an e-mail address`,
 		`16: postfix status=relayed is not sent, deferred, bounced or expired (map it with --status relayed=TYPE)`,
+		`19: postfix to= line without status= (expected dsn=X.Y.Z, status=sent|deferred|bounced (reply))`,
 	}
 	var got []string
 	for _, r := range s.rejects {
