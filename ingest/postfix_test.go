@@ -311,3 +311,18 @@ func TestIsQueueID(t *testing.T) {
 		}
 	}
 }
+
+// A line longer than any syslog daemon writes (a binary file, a lost line
+// end) is one reject; the lines after it are read as usual.
+func TestPostfixOverlongLine(t *testing.T) {
+	ok := "2024-03-05T14:00:00Z mta1 postfix/smtp[1]: 3F2A81C0A1: to=<a@hotmail.com>, relay=mx[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 OK)\n"
+	long := "2024-03-05T14:00:00Z mta1 postfix/smtp[1]: " + strings.Repeat("x", 2*maxLogLine) + "\n"
+	s := parseBytes(t, postfixFormat{}, []byte(ok+long+ok), nil)
+	if len(s.events) != 2 || s.events[1].Line != 3 {
+		t.Fatalf("events %+v", s.events)
+	}
+	if len(s.rejects) != 1 || s.rejects[0].Line != 2 || len(s.rejects[0].Raw) != maxLogLine ||
+		s.rejects[0].Reason != "line longer than 1048576 bytes: not a syslog line" {
+		t.Errorf("rejects: %d, line %d, %d bytes, %q", len(s.rejects), s.rejects[0].Line, len(s.rejects[0].Raw), s.rejects[0].Reason)
+	}
+}
