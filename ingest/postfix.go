@@ -180,7 +180,9 @@ func (p *postfixParser) reject(reason string) {
 
 // line handles one log line. Lines that are not about a queued message's
 // delivery (connections, warnings, smtpd rejections, per-MX errors that the
-// final to= line repeats) are not records and are passed over.
+// final to= line repeats) are not records and are passed over. Any
+// "name/daemon" program is read, not only "postfix/...": syslog_name can be
+// set to anything, and --format postfix then still works.
 func (p *postfixParser) line(line []byte) {
 	sl, ok := splitSyslog(line)
 	if !ok || bytes.IndexByte(sl.prog, '/') < 0 {
