@@ -267,12 +267,21 @@ func validAt(s string, i int) bool {
 	return !(r == utf8.RuneError && size <= 1)
 }
 
-var mdCellEscaper = strings.NewReplacer(`\`, `\\`, `|`, `\|`, "\r\n", "<br>", "\n", "<br>", "\r", "<br>",
+var mdCellEscaper = strings.NewReplacer(`\`, `\\`, `|`, `\|`,
 	"<", "&lt;", ">", "&gt;", "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`)
 
+var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n")
+
 // MarkdownCell escapes text for one Markdown table cell: nothing in it can
-// end the cell, start a new row, or become HTML or a link.
-func MarkdownCell(s string) string { return mdCellEscaper.Replace(Clean(s)) }
+// end the cell, start a new row, or become HTML or a link. Line breaks
+// become <br>.
+func MarkdownCell(s string) string {
+	lines := strings.Split(lineBreaks.Replace(s), "\n")
+	for i, l := range lines {
+		lines[i] = mdCellEscaper.Replace(Clean(l))
+	}
+	return strings.Join(lines, "<br>")
+}
 
 var mdTextEscaper = strings.NewReplacer(`\`, `\\`, "<", "&lt;", ">", "&gt;", "`", "\\`", "[", `\[`, "]", `\]`, "*", `\*`, "_", `\_`)
 
