@@ -57,7 +57,7 @@ func TestPostfixClassicSample(t *testing.T) {
 	opts := testParseOptions()
 	opts.Year = 2024
 	s := parseBytes(t, postfixFormat{}, data, opts)
-	checkEvents(t, s.events, postfixAttempts(nil, postfixSampleWant(
+	checkEvents(t, s.events, withAttempts(nil, postfixSampleWant(
 		func(hms string) string { return "2024-03-05T" + hms + "Z" },
 		func(short string) string { return short })))
 	// status=expired names no recipient; with none of its to= lines in the
@@ -80,7 +80,7 @@ func TestPostfixRFC3339MultiInstanceSample(t *testing.T) {
 	long := map[string]string{"4A3B92D1B2": "4TqB3N1pQ2z9rQn", "5B4CA3E2C3": "4TqB3N2sT5z9rQp", "6C5DB4F3D4": "4TqB3N3vW8z9rQq",
 		"7D6EC504E5": "4TqB3P0aB1z9rQr", "A091F837B8": "4TqB3P3gH0z9rQu", "8E7FD615F6": "4TqB3P1cD4z9rQs",
 		"9F80E726A7": "4TqB3P2eF7z9rQt", "3F2A81C0A1": "4TqB3N0kZbz9rQm"}
-	checkEvents(t, s.events, postfixAttempts(nil, postfixSampleWant(
+	checkEvents(t, s.events, withAttempts(nil, postfixSampleWant(
 		func(hms string) string { return "2024-03-05T" + hms + fracs[hms] + "Z" },
 		func(short string) string { return long[short] })))
 	if s.zoneless != 0 {
@@ -203,7 +203,7 @@ func TestPostfixTraps(t *testing.T) {
 	s := parseBytes(t, postfixFormat{}, []byte(postfixTrapsLog), opts)
 	msReply := "451 4.7.650 The mail server [203.0.113.10] has been temporarily rate limited due to IP reputation. " +
 		"For e-mail delivery information, see https://aka.ms/postmaster (S775)"
-	checkEvents(t, s.events, postfixAttempts(map[int64]int{6: 2, 7: 2}, []wantEvent{
+	checkEvents(t, s.events, withAttempts(map[int64]int{6: 2, 7: 2}, []wantEvent{
 		// The IP Microsoft quotes wins over --sending-ip: it is this event's.
 		{line: 3, time: "2024-03-05T14:00:01Z", rcpt: "a.user@hotmail.com", typ: TypeDeferred, word: "deferred", code: 451, enhanced: "4.7.650",
 			reply: msReply, ip: "203.0.113.10", messageID: "m1@example.com"},
@@ -327,9 +327,9 @@ func TestPostfixOverlongLine(t *testing.T) {
 	}
 }
 
-// postfixAttempts sets the attempt numbers the parser counts: 1 unless this
+// withAttempts sets the attempt numbers the Postfix and Exim parsers count: 1 unless this
 // input deferred the recipient before (byLine overrides).
-func postfixAttempts(byLine map[int64]int, ws []wantEvent) []wantEvent {
+func withAttempts(byLine map[int64]int, ws []wantEvent) []wantEvent {
 	for i := range ws {
 		ws[i].attempt = 1
 		if n, ok := byLine[ws[i].line]; ok {
