@@ -1,0 +1,283 @@
+package analyze
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// Reason is what a reply means, in Sisimai's vocabulary (sisimai.org
+// "reason" list), which most bounce tooling already speaks.
+type Reason string
+
+// The reasons, with the meaning each carries here.
+const (
+	ReasonRateLimited     Reason = "ratelimited"     // volume or rate from this IP or sender is too high
+	ReasonTooManyConn     Reason = "toomanyconn"     // too many concurrent connections or messages per connection
+	ReasonBadReputation   Reason = "badreputation"   // IP or domain reputation, complaints
+	ReasonBlocked         Reason = "blocked"         // on a block list or banned: needs delisting
+	ReasonSpamDetected    Reason = "spamdetected"    // this message was judged spam
+	ReasonPolicyViolation Reason = "policyviolation" // the receiver's local policy refused it
+	ReasonAuthFailure     Reason = "authfailure"     // SPF/DKIM/DMARC missing or failing
+	ReasonRequirePTR      Reason = "requireptr"      // the sending IP lacks valid reverse DNS
+	ReasonNotCompliantRFC Reason = "notcompliantrfc" // message or SMTP dialogue breaks the RFCs
+	ReasonFailedSTARTTLS  Reason = "failedstarttls"  // TLS was required or failed
+	ReasonSecurityError   Reason = "securityerror"   // not authorized: authentication or permission
+	ReasonUserUnknown     Reason = "userunknown"     // the recipient does not exist
+	ReasonHostUnknown     Reason = "hostunknown"     // the recipient domain does not exist
+	ReasonMailboxFull     Reason = "mailboxfull"     // the recipient's mailbox is over quota
+	ReasonSuspend         Reason = "suspend"         // the recipient's mailbox is disabled
+	ReasonHasMoved        Reason = "hasmoved"        // the recipient has moved
+	ReasonNotAccept       Reason = "notaccept"       // the recipient domain accepts no mail (null MX)
+	ReasonEmailTooLarge   Reason = "emailtoolarge"   // the message exceeds a size limit
+	ReasonVirusDetected   Reason = "virusdetected"   // malware was found
+	ReasonContentError    Reason = "contenterror"    // the message content or format was refused
+	ReasonSystemError     Reason = "systemerror"     // a fault on the receiving side
+	ReasonSystemFull      Reason = "systemfull"      // the receiving system is out of storage
+	ReasonNetworkError    Reason = "networkerror"    // DNS or network failure, routing loop
+	ReasonExpired         Reason = "expired"         // delivery gave up or timed out
+	ReasonNoRelaying      Reason = "norelaying"      // the server does not relay for this domain
+	ReasonRejected        Reason = "rejected"        // the sender (envelope from) was refused
+	ReasonSuppressed      Reason = "suppressed"      // the sending service suppressed the address
+	ReasonUndefined       Reason = "undefined"       // nothing said what it was
+)
+
+// Reasons lists the whole vocabulary in a stable order.
+var Reasons = []Reason{
+	ReasonRateLimited, ReasonTooManyConn, ReasonBadReputation, ReasonBlocked, ReasonSpamDetected,
+	ReasonPolicyViolation, ReasonAuthFailure, ReasonRequirePTR, ReasonNotCompliantRFC, ReasonFailedSTARTTLS,
+	ReasonSecurityError, ReasonUserUnknown, ReasonHostUnknown, ReasonMailboxFull, ReasonSuspend,
+	ReasonHasMoved, ReasonNotAccept, ReasonEmailTooLarge, ReasonVirusDetected, ReasonContentError,
+	ReasonSystemError, ReasonSystemFull, ReasonNetworkError, ReasonExpired, ReasonNoRelaying,
+	ReasonRejected, ReasonSuppressed, ReasonUndefined,
+}
+
+// Valid reports whether r is in the vocabulary.
+func (r Reason) Valid() bool {
+	for _, v := range Reasons {
+		if r == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Scope says how wide a problem is: what the receiver is refusing.
+type Scope string
+
+// The scopes.
+const (
+	ScopeIP             Scope = "ip"             // the sending IP address
+	ScopeDomain         Scope = "domain"         // the sending domain
+	ScopeRecipient      Scope = "recipient"      // this recipient address or its domain
+	ScopeMessage        Scope = "message"        // this message
+	ScopeTenant         Scope = "tenant"         // the whole sending account or tenant
+	ScopeInfrastructure Scope = "infrastructure" // the receiver's systems or the network between
+)
+
+// Valid reports whether s is a known scope.
+func (s Scope) Valid() bool {
+	switch s {
+	case ScopeIP, ScopeDomain, ScopeRecipient, ScopeMessage, ScopeTenant, ScopeInfrastructure:
+		return true
+	}
+	return false
+}
+
+// defaultScope is the scope a reason has when a rule does not say.
+func defaultScope(r Reason) Scope {
+	switch r {
+	case ReasonRateLimited, ReasonTooManyConn, ReasonBadReputation, ReasonBlocked, ReasonRequirePTR:
+		return ScopeIP
+	case ReasonAuthFailure, ReasonRejected:
+		return ScopeDomain
+	case ReasonUserUnknown, ReasonHostUnknown, ReasonMailboxFull, ReasonSuspend, ReasonHasMoved,
+		ReasonNotAccept, ReasonSuppressed:
+		return ScopeRecipient
+	case ReasonSystemError, ReasonSystemFull, ReasonNetworkError, ReasonExpired, ReasonNoRelaying,
+		ReasonFailedSTARTTLS:
+		return ScopeInfrastructure
+	}
+	return ScopeMessage
+}
+
+// Classification is what one reply means and what to do about it.
+type Classification struct {
+	Reply         string   `json:"reply"`
+	Code          int      `json:"code"`
+	EnhancedCode  string   `json:"enhanced_code"`
+	Reason        Reason   `json:"reason"`
+	Temporary     bool     `json:"temporary"`
+	Scope         Scope    `json:"scope"`
+	Provider      string   `json:"provider"`
+	RuleID        string   `json:"rule_id"`
+	ProviderCodes []string `json:"provider_codes,omitempty"`
+	SendingIP     string   `json:"sending_ip,omitempty"`
+	Meaning       string   `json:"meaning"`
+	Action        string   `json:"action"`
+	Links         []string `json:"links"`
+	Key           string   `json:"key"`
+}
+
+// ProviderUnknown is the provider of replies no marker identifies.
+const ProviderUnknown = "unknown"
+
+//go:embed data/reply_rules.tsv
+var builtinRules []byte
+
+//go:embed data/reply_providers.tsv
+var builtinProviders []byte
+
+// cacheLimit bounds the memo of classified keys; a store of a million
+// replies has a few thousand distinct keys, so the bound is rarely reached.
+const cacheLimit = 1 << 16
+
+// Classifier classifies replies with an ordered rule list: user rules first,
+// then the embedded knowledge base (provider rules, then generic phrasing,
+// then enhanced-code and reply-code fallbacks). The first match wins. It is
+// safe for concurrent use.
+type Classifier struct {
+	rules     []*Rule
+	providers []providerMarker
+
+	mu    sync.RWMutex
+	cache map[string]cached
+}
+
+type cached struct {
+	rule     *Rule
+	provider string
+}
+
+// NewClassifier builds a classifier from the embedded rules. Extra rules take
+// precedence over them, and an extra rule with the ID of a built-in one
+// replaces it.
+func NewClassifier(extra ...Rule) (*Classifier, error) {
+	builtin, err := LoadRules(bytes.NewReader(builtinRules))
+	if err != nil {
+		return nil, fmt.Errorf("embedded reply rules: %w", err)
+	}
+	providers, err := loadProviders(builtinProviders)
+	if err != nil {
+		return nil, fmt.Errorf("embedded provider markers: %w", err)
+	}
+	override := make(map[string]bool, len(extra))
+	c := &Classifier{providers: providers, cache: make(map[string]cached)}
+	for i := range extra {
+		r := extra[i]
+		if err := r.compile(); err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+		}
+		override[r.ID] = true
+		c.rules = append(c.rules, &r)
+	}
+	for i := range builtin {
+		if !override[builtin[i].ID] {
+			c.rules = append(c.rules, &builtin[i])
+		}
+	}
+	return c, nil
+}
+
+// Rules returns the rules in the order they are tried.
+func (c *Classifier) Rules() []Rule {
+	out := make([]Rule, len(c.rules))
+	for i, r := range c.rules {
+		out[i] = *r
+	}
+	return out
+}
+
+// Classify classifies one reply; the provider comes from the reply itself.
+func (c *Classifier) Classify(reply string) Classification {
+	return c.ClassifyFor(reply, "")
+}
+
+// ClassifyFor classifies one reply sent by a known provider (from the MX host
+// or recipient domain); an empty provider means detect it from the reply.
+func (c *Classifier) ClassifyFor(reply, provider string) Classification {
+	r := ParseReply(reply)
+	key := r.Key()
+	if provider == "" && r.Host != "" {
+		provider = c.providerOf(strings.ToLower(r.Host), nil, "")
+	}
+	ck := key
+	if provider != "" {
+		ck = key + "\x00" + provider
+	}
+	c.mu.RLock()
+	hit, ok := c.cache[ck]
+	c.mu.RUnlock()
+	if !ok {
+		hit.provider = provider
+		if hit.provider == "" {
+			hit.provider = c.providerOf(key, r.ProviderCodes, r.Enhanced)
+		}
+		hit.rule = c.match(r, key, hit.provider)
+		c.mu.Lock()
+		if len(c.cache) >= cacheLimit {
+			clear(c.cache)
+		}
+		c.cache[ck] = hit
+		c.mu.Unlock()
+	}
+	out := Classification{
+		Reply:         reply,
+		Code:          r.Code,
+		EnhancedCode:  r.Enhanced,
+		Provider:      hit.provider,
+		ProviderCodes: r.ProviderCodes,
+		SendingIP:     r.SendingIP,
+		Key:           key,
+		Links:         []string{},
+	}
+	rule := hit.rule
+	if rule == nil {
+		out.Reason = ReasonUndefined
+		out.Scope = ScopeMessage
+		out.Meaning = "No rule recognised this reply."
+		out.Action = "Read the reply text; if it repeats, add a rule for it with --rules."
+	} else {
+		out.Reason = rule.Reason
+		out.Scope = rule.Scope
+		out.RuleID = rule.ID
+		out.Meaning = rule.Meaning
+		out.Action = rule.Action
+		if len(rule.Links) > 0 {
+			out.Links = rule.Links
+		}
+	}
+	out.Temporary = temporary(r, key)
+	return out
+}
+
+// match returns the first rule that applies, or nil.
+func (c *Classifier) match(r Reply, key, provider string) *Rule {
+	for _, rule := range c.rules {
+		if rule.matches(r, key, provider) {
+			return rule
+		}
+	}
+	return nil
+}
+
+// temporary decides whether a reply is a transient failure. The reply's own
+// first code decides when it has one; only texts without any code (an MTA's
+// own words, such as "connect to x: Connection timed out") are judged by
+// their wording, and that is a guess.
+func temporary(r Reply, key string) bool {
+	if t, known := r.Temporary(); known {
+		return t
+	}
+	// Postfix words a deferral as "connect to host[ip]:25: ..." or "lost
+	// connection with ..."; DNS and local disk-quota failures are retried.
+	for _, w := range []string{"deferred", "temporar", "try again", "later", "connect to ", "lost connection",
+		"dns error", "network error", "no route to host", "disk quota exceeded"} {
+		if strings.Contains(key, w) {
+			return true
+		}
+	}
+	return false
+}
