@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 )
@@ -141,14 +142,20 @@ const cacheLimit = 1 << 16
 type Classifier struct {
 	rules     []*Rule
 	providers []providerMarker
+	// literals prefilters the patterns: branchLits[i][j] lists the literal
+	// ids of which branch j of rules[i] needs one (nil: always try it).
+	literals   *literalSet
+	branchLits [][][]int32
 
 	mu    sync.RWMutex
-	cache map[string]cached
+	cache map[string]cached         // by normalized key: the rule and provider
+	exact map[string]Classification // by verbatim reply: the whole answer
 }
 
 type cached struct {
 	rule     *Rule
 	provider string
+	key      string
 }
 
 // NewClassifier builds a classifier from the embedded rules. Extra rules take
@@ -164,7 +171,7 @@ func NewClassifier(extra ...Rule) (*Classifier, error) {
 		return nil, fmt.Errorf("embedded provider markers: %w", err)
 	}
 	override := make(map[string]bool, len(extra))
-	c := &Classifier{providers: providers, cache: make(map[string]cached)}
+	c := &Classifier{providers: providers, cache: make(map[string]cached), exact: make(map[string]Classification)}
 	for i := range extra {
 		r := extra[i]
 		if err := r.compile(); err != nil {
@@ -178,7 +185,31 @@ func NewClassifier(extra ...Rule) (*Classifier, error) {
 			c.rules = append(c.rules, &builtin[i])
 		}
 	}
+	c.buildPrefilter()
 	return c, nil
+}
+
+// buildPrefilter collects the literals each rule's pattern needs into one
+// automaton.
+func (c *Classifier) buildPrefilter() {
+	ids := map[string]int32{}
+	var lits []string
+	c.branchLits = make([][][]int32, len(c.rules))
+	for i, r := range c.rules {
+		c.branchLits[i] = make([][]int32, len(r.branches))
+		for j, b := range r.branches {
+			for _, l := range b.lits {
+				id, ok := ids[l]
+				if !ok {
+					id = int32(len(lits))
+					ids[l] = id
+					lits = append(lits, l)
+				}
+				c.branchLits[i][j] = append(c.branchLits[i][j], id)
+			}
+		}
+	}
+	c.literals = newLiteralSet(lits)
 }
 
 // Rules returns the rules in the order they are tried.
@@ -197,25 +228,55 @@ func (c *Classifier) Classify(reply string) Classification {
 
 // ClassifyFor classifies one reply sent by a known provider (from the MX host
 // or recipient domain); an empty provider means detect it from the reply.
+// Results share their slices with the classifier's memo: do not modify them.
 func (c *Classifier) ClassifyFor(reply, provider string) Classification {
+	// Stores repeat the very same reply text (one sending IP, one MX pool)
+	// far more often than not, so a verbatim memo skips even the parse.
+	ek := reply
+	if provider != "" {
+		ek = reply + "\x00" + provider
+	}
+	c.mu.RLock()
+	out, ok := c.exact[ek]
+	c.mu.RUnlock()
+	if ok {
+		return out
+	}
+	out = c.classify(reply, provider)
+	c.mu.Lock()
+	if len(c.exact) >= cacheLimit {
+		clear(c.exact)
+	}
+	c.exact[ek] = out
+	c.mu.Unlock()
+	return out
+}
+
+// classify does the work of ClassifyFor behind the verbatim memo.
+func (c *Classifier) classify(reply, provider string) Classification {
 	r := ParseReply(reply)
-	key := r.Key()
+	var buf [1024]byte
+	kb := r.AppendKey(buf[:0])
 	if provider == "" && r.Host != "" {
 		provider = c.providerOf(strings.ToLower(r.Host), nil, "")
 	}
-	ck := key
 	if provider != "" {
-		ck = key + "\x00" + provider
+		kb = append(append(kb, 0), provider...)
 	}
 	c.mu.RLock()
-	hit, ok := c.cache[ck]
+	hit, ok := c.cache[string(kb)]
 	c.mu.RUnlock()
 	if !ok {
+		ck := string(kb)
+		hit.key = ck
+		if provider != "" {
+			hit.key = ck[:len(ck)-len(provider)-1]
+		}
 		hit.provider = provider
 		if hit.provider == "" {
-			hit.provider = c.providerOf(key, r.ProviderCodes, r.Enhanced)
+			hit.provider = c.providerOf(hit.key, r.ProviderCodes, r.Enhanced)
 		}
-		hit.rule = c.match(r, key, hit.provider)
+		hit.rule = c.match(r, hit.key, hit.provider)
 		c.mu.Lock()
 		if len(c.cache) >= cacheLimit {
 			clear(c.cache)
@@ -223,6 +284,7 @@ func (c *Classifier) ClassifyFor(reply, provider string) Classification {
 		c.cache[ck] = hit
 		c.mu.Unlock()
 	}
+	key := hit.key
 	out := Classification{
 		Reply:         reply,
 		Code:          r.Code,
@@ -255,12 +317,35 @@ func (c *Classifier) ClassifyFor(reply, provider string) Classification {
 
 // match returns the first rule that applies, or nil.
 func (c *Classifier) match(r Reply, key, provider string) *Rule {
-	for _, rule := range c.rules {
-		if rule.matches(r, key, provider) {
+	seen := make([]bool, c.literals.n)
+	c.literals.scan(key, seen)
+	for i, rule := range c.rules {
+		if !rule.matchesCodes(r, provider) {
+			continue
+		}
+		if len(rule.branches) == 0 {
 			return rule
+		}
+		for j, b := range rule.branches {
+			lits := c.branchLits[i][j]
+			if lits != nil && !anySeen(lits, seen) {
+				continue
+			}
+			if b.literal || b.re.MatchString(key) {
+				return rule
+			}
 		}
 	}
 	return nil
+}
+
+func anySeen(ids []int32, seen []bool) bool {
+	for _, id := range ids {
+		if seen[id] {
+			return true
+		}
+	}
+	return false
 }
 
 // temporary decides whether a reply is a transient failure. The reply's own
@@ -280,4 +365,28 @@ func temporary(r Reply, key string) bool {
 		}
 	}
 	return false
+}
+
+// ClassifyAll classifies many replies on all CPUs, returning results in
+// input order; a store refresh or a large input file goes through here.
+func (c *Classifier) ClassifyAll(replies []string) []Classification {
+	out := make([]Classification, len(replies))
+	workers := runtime.GOMAXPROCS(0)
+	if workers > len(replies)/1024 {
+		workers = len(replies)/1024 + 1
+	}
+	var wg sync.WaitGroup
+	chunk := (len(replies) + workers - 1) / workers
+	for start := 0; start < len(replies); start += chunk {
+		end := min(start+chunk, len(replies))
+		wg.Add(1)
+		go func(start, end int) {
+			defer wg.Done()
+			for i := start; i < end; i++ {
+				out[i] = c.Classify(replies[i])
+			}
+		}(start, end)
+	}
+	wg.Wait()
+	return out
 }

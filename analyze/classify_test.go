@@ -2,9 +2,12 @@ package analyze
 
 import (
 	"bufio"
+	"encoding/json"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -175,5 +178,165 @@ func TestRuleExamples(t *testing.T) {
 		if got.RuleID != r.ID {
 			t.Errorf("rule %s: example classified by %q (%s): %s", r.ID, got.RuleID, got.Reason, r.Example)
 		}
+	}
+}
+
+func TestLoadRulesErrors(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"no header", "", "no header line"},
+		{"missing reason column", "rule_id\tpattern\n", `lacks the "reason" column`},
+		{"unknown reason", "rule_id\treason\tpattern\nx\tslow\tfoo\n", `line 2: rule x: unknown reason "slow"`},
+		{"no matcher", "rule_id\treason\nx\tblocked\n", "needs a code, an enhanced code or a pattern"},
+		{"bad pattern", "rule_id\treason\tpattern\nx\tblocked\t(\n", "line 2: rule x: pattern:"},
+		{"bad code", "rule_id\treason\tcode\nx\tblocked\t6xx\n", "rule x: code: bad reply code"},
+		{"bad enhanced", "rule_id\treason\tenhanced\nx\tblocked\t5.9.1\n", "bad subject"},
+		{"bad scope", "rule_id\treason\tpattern\tscope\nx\tblocked\tfoo\tplanet\n", `unknown scope "planet"`},
+		{"duplicate id", "rule_id\treason\tpattern\nx\tblocked\tfoo\nx\tblocked\tbar\n", `line 3: rule_id "x" already used on line 2`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadRules(strings.NewReader(tt.in))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("LoadRules error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestUserRules checks that a user rule with a built-in's ID replaces it and
+// that other user rules are tried before the built-ins.
+func TestUserRules(t *testing.T) {
+	const file = "# local knowledge\n" +
+		"rule_id\tprovider\tcode\tenhanced\tpattern\treason\tscope\tmeaning\taction\tlinks\tsource\texample\n" +
+		"microsoft-olc-ip-throttle\tmicrosoft\t\t4.7.650-651\t\tbadreputation\tip\tours\tcall the ESP\thttps://example.com/runbook\tlocal\t451 4.7.650 x (S775)\n" +
+		"local-greylist\tgeneric\t4xx\t\tgreylist\tpolicyviolation\tmessage\tgreylisting\twait\t\tlocal\t451 4.7.1 Greylisted\n"
+	rules, err := LoadRules(strings.NewReader(file))
+	if err != nil {
+		t.Fatalf("LoadRules: %v", err)
+	}
+	c, err := NewClassifier(rules...)
+	if err != nil {
+		t.Fatalf("NewClassifier: %v", err)
+	}
+	got := c.Classify("451 4.7.650 The mail server [203.0.113.10] has been temporarily rate limited due to IP reputation. (S775)")
+	if got.RuleID != "microsoft-olc-ip-throttle" || got.Reason != ReasonBadReputation || got.Action != "call the ESP" {
+		t.Errorf("override: got %s/%s %q", got.RuleID, got.Reason, got.Action)
+	}
+	if len(got.Links) != 1 || got.Links[0] != "https://example.com/runbook" {
+		t.Errorf("override links = %v", got.Links)
+	}
+	n := 0
+	for _, r := range c.Rules() {
+		if r.ID == "microsoft-olc-ip-throttle" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("rule microsoft-olc-ip-throttle appears %d times, want 1", n)
+	}
+	got = c.Classify("smtp;451 4.7.1 <email@example.com>: Recipient address rejected: Greylisted for 5 minutes")
+	if got.RuleID != "local-greylist" || !got.Temporary {
+		t.Errorf("user rule precedence: got %s temporary=%v", got.RuleID, got.Temporary)
+	}
+	if _, err := NewClassifier(Rule{ID: "bad", Reason: "nope", Pattern: "x"}); err == nil {
+		t.Error("NewClassifier accepted a rule with an unknown reason")
+	}
+}
+
+func TestClassifyFields(t *testing.T) {
+	c := newTestClassifier(t)
+	got := c.Classify("host hotmail-com.olc.protection.outlook.com[52.101.68.38] said: 451 4.7.650 The mail server [203.0.113.10] has been temporarily rate limited due to IP reputation. For e-mail delivery information, see https://aka.ms/postmaster (S775) (in reply to RCPT TO command)")
+	want := Classification{
+		Code: 451, EnhancedCode: "4.7.650", Reason: ReasonRateLimited, Temporary: true, Scope: ScopeIP,
+		Provider: "microsoft", RuleID: "microsoft-olc-ip-throttle", ProviderCodes: []string{"S775"}, SendingIP: "203.0.113.10",
+	}
+	if got.Code != want.Code || got.EnhancedCode != want.EnhancedCode || got.Reason != want.Reason ||
+		got.Temporary != want.Temporary || got.Scope != want.Scope || got.Provider != want.Provider ||
+		got.RuleID != want.RuleID || !reflect.DeepEqual(got.ProviderCodes, want.ProviderCodes) || got.SendingIP != want.SendingIP {
+		t.Errorf("got %+v", got)
+	}
+	if got.Meaning == "" || got.Action == "" || len(got.Links) == 0 {
+		t.Errorf("meaning, action and links must be filled: %+v", got)
+	}
+	if !strings.Contains(strings.Join(got.Links, " "), "LinkID=614866") {
+		t.Errorf("Outlook.com throttling must link the Outlook.com sender support form, got %v", got.Links)
+	}
+	banned := c.Classify("550 5.7.606 Access denied, banned sending IP [192.0.2.225]. To request removal from this list please visit https://sender.office.com and follow the directions.")
+	if banned.Links[0] != "https://sender.office.com" {
+		t.Errorf("Microsoft 365 banned IP must link the delist portal first, got %v", banned.Links)
+	}
+	b, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range []string{`"reply":`, `"code":451`, `"enhanced_code":"4.7.650"`, `"reason":"ratelimited"`, `"temporary":true`,
+		`"scope":"ip"`, `"provider":"microsoft"`, `"rule_id":"microsoft-olc-ip-throttle"`, `"meaning":`, `"action":`, `"links":[`} {
+		if !strings.Contains(string(b), field) {
+			t.Errorf("JSON lacks %s: %s", field, b)
+		}
+	}
+	unknown := c.Classify("")
+	if unknown.Reason != ReasonUndefined || unknown.Links == nil {
+		t.Errorf("empty reply: %+v", unknown)
+	}
+}
+
+// TestClassifyConcurrent runs the shared memo from several goroutines; run
+// with -race to check it.
+func TestClassifyConcurrent(t *testing.T) {
+	c := newTestClassifier(t)
+	rows := loadTable(t, "../testdata/classify/replies.tsv")
+	want := make([]Reason, len(rows))
+	for i, row := range rows {
+		want[i] = c.Classify(row.reply).Reason
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, row := range rows {
+				if got := c.Classify(row.reply).Reason; got != want[i] {
+					t.Errorf("line %d: %s, then %s", row.line, want[i], got)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func FuzzClassify(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	c, err := NewClassifier()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := c.Classify(s)
+		if !got.Reason.Valid() || !got.Scope.Valid() {
+			t.Errorf("invalid reason or scope: %+v", got)
+		}
+		if temp, known := ParseReply(s).Temporary(); known && temp != got.Temporary {
+			t.Errorf("temporary %v disagrees with the reply's own code", got.Temporary)
+		}
+		if got.Links == nil {
+			t.Error("links must be an empty list, not null")
+		}
+	})
+}
+
+func TestClassifyAll(t *testing.T) {
+	c := newTestClassifier(t)
+	replies := benchReplies(5000)
+	got := c.ClassifyAll(replies)
+	for i, r := range replies {
+		if want := c.Classify(r); got[i].Reply != r || got[i].RuleID != want.RuleID || got[i].Key != want.Key {
+			t.Fatalf("reply %d: ClassifyAll %s/%q, Classify %s/%q", i, got[i].RuleID, got[i].Key, want.RuleID, want.Key)
+		}
+	}
+	if len(c.ClassifyAll(nil)) != 0 {
+		t.Error("ClassifyAll(nil) is not empty")
 	}
 }

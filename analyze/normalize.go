@@ -14,6 +14,7 @@ const (
 	phHex      = "<hex>"
 	phID       = "<id>"
 	phMSServer = "<msserver>"
+	phHost     = "<host>"
 )
 
 // NormalizeReply returns the grouping key of a reply: lowercase, whitespace
@@ -29,42 +30,47 @@ func NormalizeReply(s string) string {
 
 // Key is the normalized grouping key of a parsed reply; see NormalizeReply.
 func (r Reply) Key() string {
-	var b strings.Builder
-	b.Grow(len(r.Text) + 32)
-	if r.Code != 0 {
-		b.WriteString(strconv.Itoa(r.Code))
-	}
-	if r.Enhanced != "" {
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(r.Enhanced)
-	}
-	normalizeText(&b, r.Text)
-	if r.Stage != "" {
-		b.WriteString(" (in reply to ")
-		writeLower(&b, r.Stage)
-		b.WriteByte(')')
-	}
-	return b.String()
+	return string(r.AppendKey(make([]byte, 0, len(r.Text)+40)))
 }
 
-// normalizeText appends the normalized tokens of t to b, each preceded by a
-// space when b is not empty.
-func normalizeText(b *strings.Builder, t string) {
+// AppendKey appends the grouping key to dst, so callers can look it up
+// without allocating.
+func (r Reply) AppendKey(dst []byte) []byte {
+	if r.Code != 0 {
+		dst = strconv.AppendInt(dst, int64(r.Code), 10)
+	}
+	if r.Enhanced != "" {
+		if len(dst) > 0 {
+			dst = append(dst, ' ')
+		}
+		dst = append(dst, r.Enhanced...)
+	}
+	dst = normalizeText(dst, r.Text)
+	if r.Stage != "" {
+		dst = append(dst, " (in reply to "...)
+		dst = appendLower(dst, r.Stage)
+		dst = append(dst, ')')
+	}
+	return dst
+}
+
+// normalizeText appends the normalized tokens of t to dst, separated by
+// single spaces.
+func normalizeText(dst []byte, t string) []byte {
 	var toks [64]string
 	fields := splitFields(t, toks[:0])
 	for i, f := range fields {
-		if b.Len() > 0 {
-			b.WriteByte(' ')
+		if len(dst) > 0 {
+			dst = append(dst, ' ')
 		}
 		// Gmail ends each reply with a per-session id: "<id> - gsmtp".
 		if i+2 < len(fields) && fields[i+1] == "-" && (fields[i+2] == "gsmtp" || fields[i+2] == "gcdp") && strings.ContainsAny(f, "0123456789") {
-			b.WriteString(phID)
+			dst = append(dst, phID...)
 			continue
 		}
-		normalizeToken(b, f)
+		dst = normalizeToken(dst, f)
 	}
+	return dst
 }
 
 // splitFields splits on ASCII whitespace without allocating for short texts.
@@ -89,39 +95,87 @@ func splitFields(s string, dst []string) []string {
 	return dst
 }
 
+func isLeadPunct(c byte) bool {
+	return c == '<' || c == '(' || c == '[' || c == '{' || c == '"' || c == '\''
+}
+
+func isTrailPunct(c byte) bool {
+	switch c {
+	case '>', ')', ']', '}', '"', '\'', ',', ';', ':', '.', '!', '?':
+		return true
+	}
+	return false
+}
+
 // normalizeToken appends the normalized form of one whitespace-free token.
-func normalizeToken(b *strings.Builder, tok string) {
+// One pass gathers what the token contains, so most tokens (plain words)
+// cost a single scan.
+func normalizeToken(dst []byte, tok string) []byte {
 	lead := 0
-	for lead < len(tok) && strings.IndexByte("<([{\"'", tok[lead]) >= 0 {
+	for lead < len(tok) && isLeadPunct(tok[lead]) {
 		lead++
 	}
 	trail := len(tok)
-	for trail > lead && strings.IndexByte(">)]}\"',;:.!?", tok[trail-1]) >= 0 {
+	for trail > lead && isTrailPunct(tok[trail-1]) {
 		trail--
 	}
 	core := tok[lead:trail]
-	if lead > 0 && tok[lead-1] == '<' && trail < len(tok) && tok[trail] == '>' && isAddress(core) {
-		// "<user@example.com>" becomes "<addr>", not "<<addr>>".
-		writeLower(b, tok[:lead-1])
-		b.WriteString(phAddr)
-		writeLower(b, tok[trail+1:])
-		return
+	var at, slash, colons, dots, brackets, query, digits, other int
+	letters := false
+	for i := 0; i < len(core); i++ {
+		switch c := core[i]; {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			letters = true
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '@':
+			at++
+		case c == '/':
+			slash++
+		case c == ':':
+			colons++
+		case c == '.':
+			dots++
+		case c == '[':
+			brackets++
+		case c == '=' || c == '?' || c == '&' || c == '%':
+			query++
+		default:
+			other++
+		}
 	}
-	writeLower(b, tok[:lead])
+	if digits == 0 && at == 0 && colons == 0 && brackets == 0 && dots < 2 {
+		// A word: nothing in it can vary per message.
+		return appendLower(dst, tok)
+	}
+	if at == 1 && slash == 0 && lead > 0 && tok[lead-1] == '<' && trail < len(tok) && tok[trail] == '>' && isAddress(core) {
+		// "<user@example.com>" becomes "<addr>", not "<<addr>>".
+		dst = appendLower(dst, tok[:lead-1])
+		dst = append(dst, phAddr...)
+		return appendLower(dst, tok[trail+1:])
+	}
+	dst = appendLower(dst, tok[:lead])
 	switch {
 	case core == "":
-	case strings.IndexByte(core, '@') > 0 && strings.IndexByte(core, '/') < 0:
-		normalizeAddrs(b, core)
-	case isTimestamp(core):
-		b.WriteString(phTime)
-	case isMicrosoftServer(core):
-		b.WriteString(phMSServer)
-	case strings.Count(core, ":") >= 2 && isIP(core):
-		b.WriteString(phIP)
+	case at > 0 && slash == 0:
+		dst = normalizeAddrs(dst, core)
+	case colons > 0 && isDigit(core[0]) && isTimestamp(core):
+		dst = append(dst, phTime...)
+	case dots >= 3 && letters && isMicrosoftServer(core):
+		dst = append(dst, phMSServer...)
+	case colons >= 2 && isIP(core):
+		dst = append(dst, phIP...)
+	case brackets > 0 && dots > 0 && hostWithAddress(core) > 0:
+		// "mx.example.org[192.0.2.1]:25": one of many destination hosts.
+		k := hostWithAddress(core)
+		dst = append(dst, phHost...)
+		dst = normalizeRuns(dst, core[k:], false)
+	case isDigit(core[0]) && !letters && colons == 0 && isTimestamp(core):
+		dst = append(dst, phTime...)
 	default:
-		normalizeRuns(b, core, looksLikeHost(core))
+		dst = normalizeRuns(dst, core, dots >= 2 && letters && slash == 0 && query == 0)
 	}
-	writeLower(b, tok[trail:])
+	return appendLower(dst, tok[trail:])
 }
 
 // isAddress reports whether s is one e-mail address and nothing else.
@@ -139,12 +193,11 @@ func isAddress(s string) bool {
 }
 
 // normalizeAddrs replaces each e-mail address inside core.
-func normalizeAddrs(b *strings.Builder, core string) {
+func normalizeAddrs(dst []byte, core string) []byte {
 	for {
 		at := strings.IndexByte(core, '@')
 		if at < 0 {
-			normalizeRuns(b, core, false)
-			return
+			return normalizeRuns(dst, core, false)
 		}
 		l := at
 		for l > 0 && isAddrChar(core[l-1]) {
@@ -154,8 +207,8 @@ func normalizeAddrs(b *strings.Builder, core string) {
 		for r < len(core) && isAddrChar(core[r]) {
 			r++
 		}
-		normalizeRuns(b, core[:l], false)
-		b.WriteString(phAddr)
+		dst = normalizeRuns(dst, core[:l], false)
+		dst = append(dst, phAddr...)
 		core = core[r:]
 	}
 }
@@ -167,17 +220,17 @@ func isAddrChar(c byte) bool {
 // normalizeRuns lowercases core, replacing IPv4 addresses, long numbers and
 // id-like runs of letters and digits. In host names, digits inside labels
 // become "#" so that mta1082.mail.bf1.example.com and mta7.mail.bf2... agree.
-func normalizeRuns(b *strings.Builder, core string, host bool) {
+func normalizeRuns(dst []byte, core string, host bool) []byte {
 	for i := 0; i < len(core); {
 		c := core[i]
 		if !isAlnum(c) {
-			b.WriteByte(lower(c))
+			dst = append(dst, lower(c))
 			i++
 			continue
 		}
 		if isDigit(c) && (i == 0 || core[i-1] != '.') {
 			if n := ipv4Len(core, i); n > 0 {
-				b.WriteString(phIP)
+				dst = append(dst, phIP...)
 				i += n
 				continue
 			}
@@ -194,21 +247,36 @@ func normalizeRuns(b *strings.Builder, core string, host bool) {
 		}
 		run := core[i:j]
 		switch {
-		case letters == 0 && digits >= 5:
-			b.WriteString(phNum)
-		case letters > 0 && digits > 0 && isMicrosoftSCode(strings.ToUpper(run)):
-			writeLower(b, run)
-		case letters > 0 && digits > 0 && len(run) >= 8 && isHex(run):
-			b.WriteString(phHex)
-		case letters > 0 && (len(run) >= 16 && digits >= 1 || len(run) >= 10 && digits >= 3):
-			b.WriteString(phID)
-		case host && digits > 0 && letters > 0:
-			writeSquashedDigits(b, run)
+		case digits == 0 || letters == 0 && digits < 5:
+			dst = appendLower(dst, run)
+		case letters == 0 && digits >= 8:
+			// Long numbers and hex ids share a placeholder: a queue id may
+			// happen to have no letters.
+			dst = append(dst, phHex...)
+		case letters == 0:
+			dst = append(dst, phNum...)
+		case isMicrosoftSCodeFold(run):
+			dst = appendLower(dst, run)
+		case len(run) >= 8 && isHex(run):
+			dst = append(dst, phHex...)
+		case len(run) >= 16 || len(run) >= 10 && digits >= 3:
+			dst = append(dst, phID...)
+		case host:
+			dst = appendSquashedDigits(dst, run)
 		default:
-			writeLower(b, run)
+			dst = appendLower(dst, run)
 		}
 		i = j
 	}
+	return dst
+}
+
+// isMicrosoftSCodeFold is isMicrosoftSCode for either case: "s775", "AS843".
+func isMicrosoftSCodeFold(s string) bool {
+	if len(s) >= 4 && (s[0] == 'a' || s[0] == 'A') && (s[1] == 's' || s[1] == 'S') {
+		return allDigits(s[2:])
+	}
+	return len(s) >= 4 && (s[0] == 's' || s[0] == 'S') && allDigits(s[1:])
 }
 
 // ipv4Len returns the length of a dotted IPv4 address starting at s[i], or 0.
@@ -222,13 +290,12 @@ func ipv4Len(s string, i int) int {
 			j++
 		}
 		k := j
+		n := 0
 		for k < len(s) && isDigit(s[k]) && k-j < 4 {
+			n = n*10 + int(s[k]-'0')
 			k++
 		}
-		if k == j || k-j > 3 {
-			return 0
-		}
-		if n, _ := strconv.Atoi(s[j:k]); n > 255 {
+		if k == j || k-j > 3 || n > 255 {
 			return 0
 		}
 		j = k
@@ -251,51 +318,67 @@ func isTimestamp(s string) bool {
 // TYCP286MB3363.JPNP286.PROD.OUTLOOK.COM or BL2NAM02FT061.eop-nam02.prod.protection.outlook.com,
 // which name one of thousands of front-end servers.
 func isMicrosoftServer(s string) bool {
-	ls := strings.ToLower(s)
-	if !strings.HasSuffix(ls, ".prod.outlook.com") && !strings.HasSuffix(ls, ".prod.protection.outlook.com") {
+	if len(s) < 20 || !hasSuffixFold(s, ".outlook.com") ||
+		!hasSuffixFold(s, ".prod.outlook.com") && !hasSuffixFold(s, ".prod.protection.outlook.com") {
 		return false
 	}
-	dot := strings.IndexByte(ls, '.')
+	dot := strings.IndexByte(s, '.')
 	for i := 0; i < dot; i++ {
-		if isDigit(ls[i]) {
+		if isDigit(s[i]) {
 			return true
 		}
 	}
-	return strings.HasPrefix(ls, "#.")
+	return strings.HasPrefix(s, "#.")
 }
 
-// looksLikeHost reports whether s is a dotted host name with letters.
-func looksLikeHost(s string) bool {
-	if strings.Count(s, ".") < 2 || strings.ContainsAny(s, "/=?&%") {
-		return false
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+// hostWithAddress returns the index of '[' in "host.name[ip]...", or 0 when
+// core is not a host name followed by a bracketed IP address.
+func hostWithAddress(core string) int {
+	k := strings.IndexByte(core, '[')
+	if k <= 0 || strings.IndexByte(core[:k], '.') < 0 {
+		return 0
 	}
-	for i := 0; i < len(s); i++ {
-		if isAlnum(s[i]) && !isDigit(s[i]) {
-			return true
+	for i := 0; i < k; i++ {
+		if c := core[i]; !isAlnum(c) && c != '.' && c != '-' && c != '_' {
+			return 0
 		}
 	}
-	return false
+	end := strings.IndexByte(core[k:], ']')
+	if end < 0 || !isIP(core[k+1:k+end]) {
+		return 0
+	}
+	return k
 }
 
-func writeSquashedDigits(b *strings.Builder, run string) {
+func appendSquashedDigits(dst []byte, run string) []byte {
 	prevDigit := false
 	for i := 0; i < len(run); i++ {
 		if isDigit(run[i]) {
 			if !prevDigit {
-				b.WriteByte('#')
+				dst = append(dst, '#')
 			}
 			prevDigit = true
 			continue
 		}
 		prevDigit = false
-		b.WriteByte(lower(run[i]))
+		dst = append(dst, lower(run[i]))
 	}
+	return dst
 }
 
-func writeLower(b *strings.Builder, s string) {
-	for i := 0; i < len(s); i++ {
-		b.WriteByte(lower(s[i]))
+func appendLower(dst []byte, s string) []byte {
+	n := len(dst)
+	dst = append(dst, s...)
+	for i := n; i < len(dst); i++ {
+		if c := dst[i]; c >= 'A' && c <= 'Z' {
+			dst[i] = c + 'a' - 'A'
+		}
 	}
+	return dst
 }
 
 func lower(c byte) byte {

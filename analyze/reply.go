@@ -81,6 +81,9 @@ func ParseReply(s string) Reply {
 	s = r.stripInReplyTo(s)
 	s = strings.TrimSpace(s)
 	s = unwrapQuotedReply(s)
+	if r.Host == "" {
+		r.Host, r.HostIP = connectHost(s)
+	}
 	r.class = firstClass(s)
 	s = skipGreeting(s)
 
@@ -159,13 +162,16 @@ func stripDiagnosticType(s string) string {
 // Postfix "host X[ip] said:" and "host X[ip] refused to talk to me:", Exim
 // "SMTP error from remote mail server after RCPT TO:<a>:".
 func (r *Reply) stripRemoteHost(s string) string {
-	if i := strings.Index(s, " said:"); i > 0 {
+	if strings.IndexByte(s, ':') < 0 {
+		return s
+	}
+	if i := indexBeforeColon(s, " said"); i > 0 {
 		if h := strings.LastIndex(s[:i], "host "); h >= 0 && !strings.Contains(s[h+5:i], " ") {
 			r.Host, r.HostIP = splitHostIP(s[h+5 : i])
 			return strings.TrimSpace(s[i+len(" said:"):])
 		}
 	}
-	if i := strings.Index(s, " refused to talk to me:"); i > 0 {
+	if i := indexBeforeColon(s, " refused to talk to me"); i > 0 {
 		if h := strings.LastIndex(s[:i], " "); h >= 0 {
 			r.Host, r.HostIP = splitHostIP(s[h+1 : i])
 		}
@@ -193,6 +199,43 @@ func (r *Reply) stripRemoteHost(s string) string {
 	return s
 }
 
+// indexBeforeColon returns the index of word where it is directly followed
+// by a colon, or -1. Scanning colons is much cheaper than searching for a
+// word that starts with a space.
+func indexBeforeColon(s, word string) int {
+	for off := 0; ; {
+		c := strings.IndexByte(s[off:], ':')
+		if c < 0 {
+			return -1
+		}
+		c += off
+		if c >= len(word) && s[c-len(word):c] == word {
+			return c - len(word)
+		}
+		off = c + 1
+	}
+}
+
+// connectHost reads the destination of Postfix's "connect to host[ip]:25:"
+// and "lost connection with host[ip]" texts, so the provider can be told
+// from the host name even though the grouping key drops it.
+func connectHost(s string) (host, ip string) {
+	for _, marker := range []string{"connect to ", "connection with "} {
+		i := strings.Index(s, marker)
+		if i < 0 {
+			continue
+		}
+		w := s[i+len(marker):]
+		if j := strings.IndexByte(w, ' '); j > 0 {
+			w = w[:j]
+		}
+		if strings.IndexByte(w, '[') > 0 {
+			return splitHostIP(w[:strings.IndexByte(w, ']')+1])
+		}
+	}
+	return "", ""
+}
+
 // splitHostIP splits "mx.example.com[192.0.2.1]" or "mx.example.com [192.0.2.1]".
 func splitHostIP(s string) (host, ip string) {
 	s = strings.TrimRight(s, ":")
@@ -207,9 +250,16 @@ func splitHostIP(s string) (host, ip string) {
 // stripInReplyTo removes Postfix's "(in reply to RCPT TO command)" trailer and
 // records the stage.
 func (r *Reply) stripInReplyTo(s string) string {
-	i := strings.LastIndex(s, "(in reply to ")
-	if i < 0 {
-		return s
+	const marker = "(in reply to "
+	i := len(s)
+	for {
+		i = strings.LastIndexByte(s[:i], '(')
+		if i < 0 {
+			return s
+		}
+		if strings.HasPrefix(s[i:], marker) {
+			break
+		}
 	}
 	tail := s[i+len("(in reply to "):]
 	j := strings.IndexByte(tail, ')')
@@ -370,33 +420,78 @@ func joinContinuations(s string, code int, enh string) string {
 		return s
 	}
 	cs := strconv.Itoa(code)
-	if !strings.Contains(s, cs) {
+	if !repeatsCode(s, cs) {
 		return s
 	}
-	fields := strings.Fields(s)
-	out := fields[:0]
+	out := make([]byte, 0, len(s))
 	continued := false
-	for i := 0; i < len(fields); i++ {
-		f := fields[i]
-		switch {
-		case f == cs+"-"+enh && enh != "", f == cs+"-":
-			continued = true
-			continue
-		case strings.HasPrefix(f, cs+"-") && len(f) > len(cs)+1:
-			continued = true
-			f = f[len(cs)+1:]
-			if enh != "" && f == enh {
+	for i := 0; ; {
+		fs, fe := nextField(s, i)
+		if fs < 0 {
+			break
+		}
+		i = fe
+		f := s[fs:fe]
+		if len(f) >= 3 && f[:3] == cs && (len(f) == 3 || f[3] == '-') {
+			rest := ""
+			if len(f) > 4 {
+				rest = f[4:]
+			}
+			switch {
+			case len(f) > 3:
+				// "550-", "550-5.7.26" or "550-Reason:": a continuation marker.
+				continued = true
+				if rest == "" || rest == enh {
+					continue
+				}
+				f = rest
+			case enh != "":
+				// "550 5.1.1" repeated inside the text.
+				if ns, ne := nextField(s, i); ns >= 0 && s[ns:ne] == enh {
+					i = ne
+					continue
+				}
+				if continued {
+					continue
+				}
+			case continued:
 				continue
 			}
-		case f == cs && enh != "" && i+1 < len(fields) && fields[i+1] == enh:
-			i++
-			continue
-		case f == cs && continued:
-			continue
 		}
-		out = append(out, f)
+		if len(out) > 0 {
+			out = append(out, ' ')
+		}
+		out = append(out, f...)
 	}
-	return strings.Join(out, " ")
+	return string(out)
+}
+
+// nextField returns the bounds of the next space-separated field at or after
+// s[i], or -1, -1.
+func nextField(s string, i int) (start, end int) {
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	if i >= len(s) {
+		return -1, -1
+	}
+	j := i
+	for j < len(s) && s[j] != ' ' {
+		j++
+	}
+	return i, j
+}
+
+// repeatsCode reports whether the reply code cs appears again as a word in s,
+// without allocating: single-line replies, the common case, never do.
+func repeatsCode(s, cs string) bool {
+	for i := 0; i+3 <= len(s); i++ {
+		if s[i] == cs[0] && s[i+1] == cs[1] && s[i+2] == cs[2] && (i == 0 || s[i-1] == ' ') &&
+			(i+3 == len(s) || s[i+3] == ' ' || s[i+3] == '-') {
+			return true
+		}
+	}
+	return false
 }
 
 // extractIdentifiers fills the provider identifiers, the quoted sending IP and
@@ -405,18 +500,18 @@ func joinContinuations(s string, code int, enh string) string {
 func (r *Reply) extractIdentifiers() {
 	t := r.Text
 	for i := 0; i < len(t); i++ {
-		switch t[i] {
-		case '(':
-			// Microsoft "(S775)", "(AS843)", "(S77714)"; the "AS(1234)" form is
-			// handled below.
-			j := strings.IndexByte(t[i:], ')')
-			if j > 2 && j < 16 {
+		c := t[i]
+		wordStart := i == 0 || !isAlnum(t[i-1]) && t[i-1] != '_'
+		switch {
+		case c == '(':
+			// Microsoft "(S775)", "(AS843)", "(S77714)".
+			if j := strings.IndexByte(t[i:min(len(t), i+16)], ')'); j > 2 {
 				if id := t[i+1 : i+j]; isMicrosoftSCode(id) {
 					r.addCode(id)
 				}
 			}
-		case '[':
-			j := strings.IndexByte(t[i:], ']')
+		case c == '[':
+			j := strings.IndexByte(t[i:min(len(t), i+96)], ']')
 			if j < 2 {
 				continue
 			}
@@ -430,57 +525,110 @@ func (r *Reply) extractIdentifiers() {
 				r.AgentCode = in[len("AGT="):]
 			case strings.HasPrefix(in, "MxId="):
 				r.MxID = in[len("MxId="):]
-			case r.SendingIP == "" && isIP(in):
+			case r.SendingIP == "" && isIP(in) && (i == 0 || !isAlnum(t[i-1]) && t[i-1] != '.' && t[i-1] != '-'):
+				// "host.example[192.0.2.1]" names a host's address; the sender
+				// is quoted on its own: "The mail server [203.0.113.7]".
 				r.SendingIP = in
 			case r.Server == "" && strings.Contains(in, ".outlook.com"):
 				r.parseMicrosoftTrailer(in)
 			}
-		case 'A':
-			if strings.HasPrefix(t[i:], "AS(") && (i == 0 || !isAlnum(t[i-1])) {
-				if j := strings.IndexByte(t[i:], ')'); j > 3 && allDigits(t[i+3:i+j]) {
-					r.addCode("AS" + t[i+3:i+j])
-				}
-			} else if i == 0 || !isAlnum(t[i-1]) {
-				if w := wordAt(t, i); len(w) > 4 && strings.HasPrefix(w, "AS") && allDigits(w[2:]) {
-					r.addCode(w)
-				}
+		case wordStart && isUpper(c):
+			if r.SendingIP == "" && (c == 'M' || c == 'I') {
+				r.SendingIP = ipAfterMarker(t[i:])
 			}
-		case 'R', 'S', 'D', 'O', 'P':
-			// Outlook.com legacy codes RP-001, SC-004, DY-001, OU-002, PR(ct1).
-			if i == 0 || !isAlnum(t[i-1]) {
-				if i+6 <= len(t) && t[i+2] == '-' && allDigits(t[i+3:i+6]) && (i+6 == len(t) || !isAlnum(t[i+6])) {
-					switch t[i : i+2] {
-					case "RP", "SC", "DY", "OU":
-						r.addCode(t[i : i+6])
-					}
-				}
-				if strings.HasPrefix(t[i:], "PR(ct") {
-					if j := strings.IndexByte(t[i:], ')'); j > 0 && j < 10 {
-						r.addCode(t[i : i+j+1])
-					}
-				}
-			}
+			w := wordAt(t, i)
+			r.wordCode(t, i, w)
+			i += len(w) - 1
+		case wordStart && (c == 'm' || c == 'I' || c == 'i') && r.SendingIP == "":
+			r.SendingIP = ipAfterMarker(t[i:])
 		}
-	}
-	r.scanWordCodes(t)
-	if ip := quotedFromIP(t); r.SendingIP == "" && ip != "" {
-		r.SendingIP = ip
 	}
 	if strings.HasSuffix(t, "gsmtp") {
 		r.Suffix = "gsmtp"
 	}
-	if strings.Contains(t, " gcdp ") || strings.Contains(t, "- gcdp") {
+	if strings.Contains(t, "gcdp") && (strings.Contains(t, " gcdp ") || strings.Contains(t, "- gcdp")) {
 		r.Suffix = "gcdp"
 	}
-	if i := strings.Index(t, "support.google.com/mail/?p="); i >= 0 {
-		w := wordAt(t, i+len("support.google.com/mail/?p="))
-		if w != "" {
-			r.addCode("p=" + w)
+	r.scanURLCodes(t)
+}
+
+// wordCode records the provider identifier, if any, that the word w starting
+// at t[i] is: Microsoft AS843, AS(1234), RP-001/SC-004/DY-001/OU-002 and
+// PR(ct1); Orange/La Poste OFR_999, OFR004_104, LPN007_416; Comcast
+// BL000000, RL000001; 1&1/GoDaddy IB506.
+func (r *Reply) wordCode(t string, i int, w string) {
+	switch {
+	case w == "AS" && strings.HasPrefix(t[i:], "AS("):
+		if j := strings.IndexByte(t[i:min(len(t), i+16)], ')'); j > 3 && allDigits(t[i+3:i+j]) {
+			r.addCode("AS" + t[i+3:i+j])
 		}
+	case len(w) > 4 && strings.HasPrefix(w, "AS") && allDigits(w[2:]):
+		r.addCode(w)
+	case len(w) == 2 && i+6 <= len(t) && t[i+2] == '-' && allDigits(t[i+3:i+6]) && (i+6 == len(t) || !isAlnum(t[i+6])):
+		switch w {
+		case "RP", "SC", "DY", "OU":
+			r.addCode(t[i : i+6])
+		}
+	case w == "PR" && strings.HasPrefix(t[i:], "PR(ct"):
+		if j := strings.IndexByte(t[i:min(len(t), i+10)], ')'); j > 0 {
+			r.addCode(t[i : i+j+1])
+		}
+	case len(w) < 5:
+	case (strings.HasPrefix(w, "OFR") || strings.HasPrefix(w, "LPN")) && strings.Contains(w, "_"):
+		r.addCode(w)
+	case len(w) == 8 && isUpper(w[1]) && allDigits(w[2:]):
+		r.addCode(w)
+	case len(w) == 5 && strings.HasPrefix(w, "IB") && allDigits(w[2:]):
+		r.addCode(w)
 	}
-	for _, pfx := range []string{"postmaster.gmx.net/en/case?c=", "postmaster.web.de/en/case?c=", "postmaster.gmx.com/en/case?c=", "error-messages?c="} {
-		if i := strings.Index(t, pfx); i >= 0 {
-			if w := wordAt(t, i+len(pfx)); w != "" {
+}
+
+// ipAfterMarker reads the sender IP in texts that name it without brackets:
+// "Messages from 203.0.113.7 temporarily deferred", "IP=192.0.2.1".
+func ipAfterMarker(t string) string {
+	var rest string
+	switch {
+	case strings.HasPrefix(t, "messages from "), strings.HasPrefix(t, "Messages from "):
+		rest = t[len("messages from "):]
+	case strings.HasPrefix(t, "mail from "):
+		rest = t[len("mail from "):]
+	case strings.HasPrefix(t, "IP="), strings.HasPrefix(t, "ip="):
+		rest = t[len("ip="):]
+	default:
+		return ""
+	}
+	end := 0
+	for end < len(rest) && end < 45 && (isDigit(rest[end]) || rest[end] == '.' || rest[end] == ':' || isHexLetter(rest[end])) {
+		end++
+	}
+	if ip := strings.TrimRight(rest[:end], ".:"); isIP(ip) {
+		return ip
+	}
+	return ""
+}
+
+// scanURLCodes records the topic of Gmail help links (?p=NoSuchUser) and the
+// case code of GMX / WEB.DE postmaster links (?c=r0201), which name the rule.
+func (r *Reply) scanURLCodes(t string) {
+	for off := 0; ; {
+		q := strings.IndexByte(t[off:], '?')
+		if q < 0 {
+			return
+		}
+		q += off
+		off = q + 1
+		if q+3 >= len(t) || t[q+2] != '=' {
+			continue
+		}
+		start := strings.LastIndexByte(t[:q], ' ') + 1
+		url := t[start:q]
+		switch {
+		case t[q+1] == 'p' && strings.HasSuffix(url, "support.google.com/mail/"):
+			if w := wordAt(t, q+3); w != "" {
+				r.addCode("p=" + w)
+			}
+		case t[q+1] == 'c' && (strings.Contains(url, "postmaster.gmx.") || strings.Contains(url, "postmaster.web.de")):
+			if w := wordAt(t, q+3); w != "" {
 				r.addCode("c=" + w)
 			}
 		}
@@ -562,24 +710,6 @@ func isBracketCode(s string) bool {
 	}
 	d := len(s) - i
 	return d >= 1 && d <= 4 && allDigits(s[i:])
-}
-
-// quotedFromIP finds the sender IP in texts that name it without brackets:
-// "Messages from 203.0.113.7 temporarily deferred", "client [x] blocked".
-func quotedFromIP(t string) string {
-	for _, marker := range []string{"Messages from ", "messages from ", "mail from ", "IP=", "ip="} {
-		if i := strings.Index(t, marker); i >= 0 {
-			w := t[i+len(marker):]
-			end := 0
-			for end < len(w) && (isDigit(w[end]) || w[end] == '.' || w[end] == ':' || isHexLetter(w[end])) {
-				end++
-			}
-			if ip := strings.TrimRight(w[:end], ".:"); isIP(ip) {
-				return ip
-			}
-		}
-	}
-	return ""
 }
 
 // isIP reports whether s is a dotted IPv4 address or an IPv6 address.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 )
@@ -42,6 +43,17 @@ type Rule struct {
 	codes       []codeRange
 	enhanced    []enhancedRange
 	re          *regexp.Regexp
+	branches    []branch
+}
+
+// branch is one top-level alternative of a pattern. Go's regexp engine is
+// slow on long alternations, so each alternative is matched on its own, and
+// only when the literals it needs occur in the reply; a pure literal needs no
+// expression at all.
+type branch struct {
+	re      *regexp.Regexp
+	literal bool     // the branch is exactly one literal text
+	lits    []string // texts of which a match contains one; nil if unknown
 }
 
 // ruleColumns are the TSV columns, in the order the embedded file uses.
@@ -144,13 +156,55 @@ func (r *Rule) compile() error {
 	if r.enhanced, err = parseEnhancedSpec(r.Enhanced); err != nil {
 		return fmt.Errorf("rule %s: enhanced: %w", r.ID, err)
 	}
-	r.re = nil
+	r.re, r.branches = nil, nil
 	if r.Pattern != "" {
 		if r.re, err = regexp.Compile("(?i)" + r.Pattern); err != nil {
 			return fmt.Errorf("rule %s: pattern: %w", r.ID, err)
 		}
+		for _, alt := range splitAlternatives(r.Pattern) {
+			b := branch{lits: patternLiterals(alt)}
+			if b.re, err = regexp.Compile("(?i)" + alt); err != nil {
+				return fmt.Errorf("rule %s: pattern: %w", r.ID, err)
+			}
+			if len(b.lits) == 1 {
+				if re, err := syntax.Parse("(?i)"+alt, syntax.Perl); err == nil && re.Simplify().Op == syntax.OpLiteral {
+					b.literal = true
+				}
+			}
+			r.branches = append(r.branches, b)
+		}
 	}
 	return nil
+}
+
+// splitAlternatives splits a pattern at its top-level '|' signs.
+func splitAlternatives(p string) []string {
+	var out []string
+	depth, start := 0, 0
+	inClass := false
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '\\':
+			i++
+		case inClass:
+			if c == ']' {
+				inClass = false
+			}
+		case c == '[':
+			inClass = true
+			if i+1 < len(p) && p[i+1] == ']' {
+				i++
+			}
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == '|' && depth == 0:
+			out = append(out, p[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, p[start:])
 }
 
 // matches reports whether the rule applies to a parsed reply, its key and
@@ -166,6 +220,17 @@ func (r *Rule) matches(rep Reply, key, provider string) bool {
 		return false
 	}
 	return r.re == nil || r.re.MatchString(key)
+}
+
+// matchesCodes is matches without the pattern.
+func (r *Rule) matchesCodes(rep Reply, provider string) bool {
+	if !r.anyProvider && r.Provider != provider {
+		return false
+	}
+	if len(r.codes) > 0 && !matchCode(r.codes, rep.Code) {
+		return false
+	}
+	return len(r.enhanced) == 0 || matchEnhanced(r.enhanced, rep.Enhanced)
 }
 
 type codeRange struct{ lo, hi int }
@@ -213,9 +278,9 @@ func matchCode(rs []codeRange, code int) bool {
 // enhancedRange matches class.subject.detail; class '*' and subject -1 match
 // any, detail is a range (0-999 for '*').
 type enhancedRange struct {
-	class      byte
-	subject    int
-	dlo, dhi   int
+	class    byte
+	subject  int
+	dlo, dhi int
 }
 
 // parseEnhancedSpec reads "4.7.650", "4.7.500-699", "5.7.*", "*.1.1" lists.
