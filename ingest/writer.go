@@ -1,0 +1,574 @@
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// rowsPerInsert is how many events one INSERT statement carries. Binding is
+// the writer's main cost; multi-row statements amortise the per-statement work.
+const rowsPerInsert = 256
+
+const eventColumns = "ts, dkey, provider_id, type_id, domain_id, recipient, ip_id, reply_id, message_id, attempt, word_id, class_id, source_id, line"
+const eventColumnCount = 14
+
+// commitEvery bounds a transaction by records and by time, so a run commits
+// large transactions yet lets a second writer in regularly.
+const (
+	commitEvery    = 200_000
+	commitInterval = 2 * time.Second
+)
+
+type replyKey struct {
+	text     string
+	code     int
+	enhanced string
+}
+
+// writer owns one connection and the run's transactions. Counts are updated in
+// the same transaction as the rows they count, so a killed process leaves a
+// database whose counts match its rows.
+type writer struct {
+	s     *Store
+	conn  *sql.Conn
+	opts  Options
+	runID int64
+	free  chan *batch
+
+	inTx    bool
+	txStart time.Time
+	pending int
+
+	// The event inserts run on the driver connection itself: database/sql's
+	// per-argument conversion was a tenth of the writer's time.
+	rawN, raw1                                  driver.Stmt
+	nv                                          []driver.NamedValue
+	ids                                         []rowIDs
+	insertReject                                *sql.Stmt
+	upSNDS, upBlock, upCount                    *sql.Stmt
+	upDomain, upIP, upReply, upWord, upProvider *sql.Stmt
+
+	domains map[string]int64
+	provIDs map[string]int64
+	ips     map[string]int64
+	replies map[replyKey]int64
+	words   map[string]int64
+
+	// the current source and its uncommitted deltas
+	srcID             int64
+	srcName           string
+	src               counts
+	delta             counts
+	srcFirst, srcLast int64
+	run               counts
+	runFirst, runLast int64
+	providers         map[string]int64
+	reasons           map[string]*ReasonCount
+	reasonOrder       []string
+	firstRejects      []RejectSample
+}
+
+type counts struct{ read, stored, dup, rej, zone int64 }
+
+func (c *counts) add(o counts) {
+	c.read += o.read
+	c.stored += o.stored
+	c.dup += o.dup
+	c.rej += o.rej
+	c.zone += o.zone
+}
+
+func newWriter(ctx context.Context, s *Store, opts Options) (*writer, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, wrapDBErr("connect to database", err)
+	}
+	w := &writer{s: s, conn: conn, opts: opts, free: make(chan *batch, 8),
+		domains: map[string]int64{}, provIDs: map[string]int64{}, ips: map[string]int64{}, replies: map[replyKey]int64{}, words: map[string]int64{},
+		providers: map[string]int64{}, reasons: map[string]*ReasonCount{}}
+	host, _ := os.Hostname()
+	res, err := conn.ExecContext(ctx, `INSERT INTO ingest_runs (started_at, status, pid, host, args, tz) VALUES (?, 'running', ?, ?, ?, ?)`,
+		opts.Now().UnixMilli(), os.Getpid(), host, opts.Args, opts.TZ.String())
+	if err != nil {
+		conn.Close()
+		return nil, wrapDBErr("start ingest run", err)
+	}
+	w.runID, _ = res.LastInsertId()
+	if err := w.prepare(ctx); err != nil {
+		conn.Close()
+		return nil, wrapDBErr("prepare statements", err)
+	}
+	return w, nil
+}
+
+func (w *writer) prepare(ctx context.Context) error {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", eventColumnCount), ",") + ")"
+	insertN := "INSERT OR IGNORE INTO events (" + eventColumns + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+",", rowsPerInsert), ",")
+	insert1 := "INSERT OR IGNORE INTO events (" + eventColumns + ") VALUES " + one
+	err := w.conn.Raw(func(dc any) error {
+		pc, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("sqlite driver connection cannot prepare statements")
+		}
+		var err error
+		if w.rawN, err = pc.PrepareContext(ctx, insertN); err != nil {
+			return err
+		}
+		w.raw1, err = pc.PrepareContext(ctx, insert1)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	stmts := []struct {
+		dst **sql.Stmt
+		q   string
+	}{
+		{&w.insertReject, `INSERT INTO rejects (run_id, source_id, line, raw, reason) VALUES (?, ?, ?, ?, ?)`},
+		{&w.upDomain, `INSERT INTO domains (domain, provider) VALUES (?, ?)
+			ON CONFLICT (domain) DO UPDATE SET provider = excluded.provider RETURNING id`},
+		{&w.upProvider, `INSERT INTO providers (name) VALUES (?) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id`},
+		{&w.upIP, `INSERT INTO ips (ip) VALUES (?) ON CONFLICT (ip) DO UPDATE SET ip = excluded.ip RETURNING id`},
+		{&w.upReply, `INSERT INTO replies (text, code, enhanced_code, reason, temporary, rule_id, classified_with)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (text, code, enhanced_code) DO UPDATE SET text = excluded.text RETURNING id`},
+		{&w.upWord, `INSERT INTO words (word) VALUES (?) ON CONFLICT (word) DO UPDATE SET word = excluded.word RETURNING id`},
+		// A re-read identical row changes nothing (a duplicate); a corrected
+		// one (a later export of the same day or minute) replaces it.
+		{&w.upSNDS, `INSERT INTO snds_data (ip, activity_start, activity_end, rcpt_commands, data_commands, recipients,
+			filter_result, complaint_rate, complaint_pct, trap_start, trap_end, trap_hits, sample_helo, sample_mail_from,
+			comments, source_id, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (ip, activity_start) DO UPDATE SET activity_end = excluded.activity_end,
+			rcpt_commands = excluded.rcpt_commands, data_commands = excluded.data_commands, recipients = excluded.recipients,
+			filter_result = excluded.filter_result, complaint_rate = excluded.complaint_rate,
+			complaint_pct = excluded.complaint_pct, trap_start = excluded.trap_start, trap_end = excluded.trap_end,
+			trap_hits = excluded.trap_hits, sample_helo = excluded.sample_helo, sample_mail_from = excluded.sample_mail_from,
+			comments = excluded.comments, source_id = excluded.source_id, line = excluded.line
+			WHERE (activity_end, rcpt_commands, data_commands, recipients, filter_result, complaint_rate, trap_hits, comments)
+			IS NOT (excluded.activity_end, excluded.rcpt_commands, excluded.data_commands, excluded.recipients,
+			excluded.filter_result, excluded.complaint_rate, excluded.trap_hits, excluded.comments)`},
+		{&w.upBlock, `INSERT OR IGNORE INTO snds_blocks (first_ip, last_ip, blocked, reason, source_id, line) VALUES (?, ?, ?, ?, ?, ?)`},
+		{&w.upCount, `INSERT INTO minute_counts (minute, provider_id, domain, ip, sends, source_id, line) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (minute, provider_id, domain, ip) DO UPDATE SET sends = excluded.sends,
+			source_id = excluded.source_id, line = excluded.line WHERE sends != excluded.sends`},
+	}
+	for _, st := range stmts {
+		p, err := w.conn.PrepareContext(ctx, st.q)
+		if err != nil {
+			return err
+		}
+		*st.dst = p
+	}
+	w.nv = make([]driver.NamedValue, rowsPerInsert*eventColumnCount)
+	for i := range w.nv {
+		w.nv[i].Ordinal = i + 1
+	}
+	return nil
+}
+
+func (w *writer) close() {
+	for _, st := range []*sql.Stmt{w.insertReject, w.upDomain, w.upProvider, w.upIP, w.upReply, w.upWord, w.upSNDS, w.upBlock, w.upCount} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	w.conn.Raw(func(any) error {
+		for _, st := range []driver.Stmt{w.rawN, w.raw1} {
+			if st != nil {
+				st.Close()
+			}
+		}
+		return nil
+	})
+	if w.inTx {
+		w.conn.ExecContext(context.Background(), "ROLLBACK")
+	}
+	w.conn.Close()
+}
+
+func (w *writer) begin(ctx context.Context) error {
+	if w.inTx {
+		return nil
+	}
+	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return wrapDBErr("begin transaction", err)
+	}
+	w.inTx, w.txStart, w.pending = true, time.Now(), 0
+	return nil
+}
+
+// commit writes the pending counts and commits. Interned ids stay valid
+// because they were committed with the rows that use them.
+func (w *writer) commit(ctx context.Context) error {
+	if !w.inTx {
+		return nil
+	}
+	d := w.delta
+	if _, err := w.conn.ExecContext(ctx, `UPDATE sources SET records_read = records_read + ?, stored = stored + ?,
+		duplicates = duplicates + ?, rejected = rejected + ?, zoneless = zoneless + ?,
+		first_ts = min(coalesce(first_ts, ?), ?), last_ts = max(coalesce(last_ts, ?), ?) WHERE id = ?`,
+		d.read, d.stored, d.dup, d.rej, d.zone, nullTS(w.srcFirst), nullTS(w.srcFirst), nullTS(w.srcLast), nullTS(w.srcLast), w.srcID); err != nil {
+		return w.fail(ctx, "update source counts", err)
+	}
+	if _, err := w.conn.ExecContext(ctx, `UPDATE ingest_runs SET records_read = records_read + ?, stored = stored + ?,
+		duplicates = duplicates + ?, rejected = rejected + ? WHERE id = ?`,
+		d.read, d.stored, d.dup, d.rej, w.runID); err != nil {
+		return w.fail(ctx, "update run counts", err)
+	}
+	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return w.fail(ctx, "commit", err)
+	}
+	w.inTx = false
+	w.src.add(d)
+	w.run.add(d)
+	w.delta = counts{}
+	return nil
+}
+
+func nullTS(ms int64) any {
+	if ms == 0 {
+		return nil
+	}
+	return ms
+}
+
+// fail rolls back and forgets interned ids that may have been rolled back too.
+func (w *writer) fail(ctx context.Context, what string, err error) error {
+	if w.inTx {
+		w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		w.inTx = false
+	}
+	w.domains, w.provIDs, w.ips, w.replies, w.words = map[string]int64{}, map[string]int64{}, map[string]int64{}, map[replyKey]int64{}, map[string]int64{}
+	w.delta = counts{}
+	return wrapDBErr(what, err)
+}
+
+func (w *writer) beginSource(ctx context.Context, src *SourceSummary) error {
+	res, err := w.conn.ExecContext(ctx, `INSERT INTO sources (run_id, name, format, detected) VALUES (?, ?, ?, ?)`,
+		w.runID, src.Name, src.Format, src.Detected)
+	if err != nil {
+		return wrapDBErr("record input", err)
+	}
+	w.srcID, _ = res.LastInsertId()
+	w.srcName = src.Name
+	w.src, w.delta = counts{}, counts{}
+	w.srcFirst, w.srcLast = 0, 0
+	return nil
+}
+
+func (w *writer) write(ctx context.Context, b *batch) error {
+	if err := w.begin(ctx); err != nil {
+		return err
+	}
+	w.delta.zone += b.zoneless
+	for _, r := range b.rejects {
+		if _, err := w.insertReject.ExecContext(ctx, w.runID, w.srcID, r.line, r.raw, r.reason); err != nil {
+			return w.fail(ctx, "store reject", err)
+		}
+		w.delta.read++
+		w.delta.rej++
+		w.noteReject(r)
+	}
+	if err := w.writeTables(ctx, b); err != nil {
+		return err
+	}
+	// Resolve every interned id first: the raw insert below holds the
+	// connection, so no other statement may run inside it.
+	if cap(w.ids) < len(b.events) {
+		w.ids = make([]rowIDs, len(b.events))
+	}
+	w.ids = w.ids[:len(b.events)]
+	for i := range b.events {
+		if err := w.resolve(ctx, &b.events[i], &w.ids[i]); err != nil {
+			return err
+		}
+	}
+	var stored int64
+	err := w.conn.Raw(func(any) error {
+		evs, ids := b.events, w.ids
+		for len(evs) > 0 {
+			n := min(len(evs), rowsPerInsert)
+			stmt := w.rawN
+			if n < rowsPerInsert {
+				stmt, n = w.raw1, 1
+			}
+			for i := 0; i < n; i++ {
+				w.fillRow(w.nv[i*eventColumnCount:(i+1)*eventColumnCount], &evs[i], &ids[i])
+			}
+			res, err := stmt.(driver.StmtExecContext).ExecContext(ctx, w.nv[:n*eventColumnCount])
+			if err != nil {
+				return err
+			}
+			k, _ := res.RowsAffected()
+			stored += k
+			evs, ids = evs[n:], ids[n:]
+		}
+		return nil
+	})
+	if err != nil {
+		return w.fail(ctx, "store events", err)
+	}
+	n := int64(len(b.events))
+	w.delta.read += n
+	w.delta.stored += stored
+	w.delta.dup += n - stored
+	w.pending += len(b.events) + len(b.rejects) + len(b.snds) + len(b.blocks) + len(b.counts)
+	if w.pending >= commitEvery || time.Since(w.txStart) >= commitInterval {
+		return w.commit(ctx)
+	}
+	return nil
+}
+
+// writeTables stores the rows of formats that are not events.
+func (w *writer) writeTables(ctx context.Context, b *batch) error {
+	exec := func(st *sql.Stmt, what string, args ...any) error {
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return w.fail(ctx, what, err)
+		}
+		n, _ := res.RowsAffected()
+		w.delta.read++
+		w.delta.stored += n
+		w.delta.dup += 1 - n
+		return nil
+	}
+	for i := range b.snds {
+		r := &b.snds[i]
+		w.seen(r.Start.UnixMilli())
+		var pct any
+		if r.ComplaintPct >= 0 {
+			pct = r.ComplaintPct
+		}
+		if err := exec(w.upSNDS, "store SNDS row", r.IP, r.Start.UnixMilli(), r.End.UnixMilli(), r.RCPT, r.DATA, r.Recipients,
+			r.Filter, r.ComplaintRate, pct, nullTime(r.TrapStart), nullTime(r.TrapEnd), r.TrapHits, r.HELO, r.MailFrom,
+			r.Comment, w.srcID, r.Line); err != nil {
+			return err
+		}
+	}
+	for i := range b.blocks {
+		r := &b.blocks[i]
+		if err := exec(w.upBlock, "store SNDS block", r.FirstIP, r.LastIP, r.Blocked, r.Reason, w.srcID, r.Line); err != nil {
+			return err
+		}
+	}
+	for i := range b.counts {
+		r := &b.counts[i]
+		w.seen(r.Minute.UnixMilli())
+		pid, err := w.intern(ctx, w.provIDs, w.upProvider, r.Provider, "intern provider")
+		if err != nil {
+			return err
+		}
+		if err := exec(w.upCount, "store count", r.Minute.Unix()/60, pid, r.Domain, r.IP, r.Sends, w.srcID, r.Line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// seen widens the time ranges of the source and the run.
+func (w *writer) seen(ms int64) {
+	if w.srcFirst == 0 || ms < w.srcFirst {
+		w.srcFirst = ms
+	}
+	if ms > w.srcLast {
+		w.srcLast = ms
+	}
+	if w.runFirst == 0 || ms < w.runFirst {
+		w.runFirst = ms
+	}
+	if ms > w.runLast {
+		w.runLast = ms
+	}
+}
+
+// rowIDs are one event's interned references; 0 stores NULL.
+type rowIDs struct {
+	provider, domain, ip, reply, word, class int64
+}
+
+func (w *writer) resolve(ctx context.Context, e *Event, ids *rowIDs) error {
+	w.seen(e.Time.UnixMilli())
+	w.providers[e.Provider]++
+	var err error
+	*ids = rowIDs{}
+	if ids.provider, err = w.intern(ctx, w.provIDs, w.upProvider, e.Provider, "intern provider"); err != nil {
+		return err
+	}
+	if ids.domain, err = w.domainID(ctx, e.Domain, e.Provider); err != nil {
+		return err
+	}
+	if e.SendingIP != "" {
+		if ids.ip, err = w.intern(ctx, w.ips, w.upIP, e.SendingIP, "intern ip"); err != nil {
+			return err
+		}
+	}
+	if e.Reply != "" || e.SMTPCode != 0 || e.EnhancedCode != "" {
+		if ids.reply, err = w.replyID(ctx, e); err != nil {
+			return err
+		}
+	}
+	if e.Word != "" {
+		if ids.word, err = w.intern(ctx, w.words, w.upWord, e.Word, "intern word"); err != nil {
+			return err
+		}
+	}
+	if e.Class != "" {
+		if ids.class, err = w.intern(ctx, w.words, w.upWord, e.Class, "intern class"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fillRow sets one row's values in eventColumns order.
+func (w *writer) fillRow(nv []driver.NamedValue, e *Event, ids *rowIDs) {
+	nv[0].Value = e.Time.UnixMilli()
+	nv[1].Value = int64(e.Key)
+	nv[2].Value = ids.provider
+	nv[3].Value = e.Type.ID()
+	nv[4].Value = ids.domain
+	nv[5].Value = e.Recipient
+	nv[6].Value = nullID(ids.ip)
+	nv[7].Value = nullID(ids.reply)
+	nv[8].Value = nullString(e.MessageID)
+	nv[9].Value = nullID(int64(e.Attempt))
+	nv[10].Value = nullID(ids.word)
+	nv[11].Value = nullID(ids.class)
+	nv[12].Value = w.srcID
+	nv[13].Value = e.Line
+}
+
+func nullID(id int64) driver.Value {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func nullString(s string) driver.Value {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (w *writer) intern(ctx context.Context, cache map[string]int64, st *sql.Stmt, v, what string) (int64, error) {
+	if id, ok := cache[v]; ok {
+		return id, nil
+	}
+	var id int64
+	if err := st.QueryRowContext(ctx, v).Scan(&id); err != nil {
+		return 0, w.fail(ctx, what, err)
+	}
+	cache[v] = id
+	return id, nil
+}
+
+func (w *writer) domainID(ctx context.Context, domain, provider string) (int64, error) {
+	if id, ok := w.domains[domain]; ok {
+		return id, nil
+	}
+	var id int64
+	if err := w.upDomain.QueryRowContext(ctx, domain, provider).Scan(&id); err != nil {
+		return 0, w.fail(ctx, "intern domain", err)
+	}
+	w.domains[domain] = id
+	return id, nil
+}
+
+func (w *writer) replyID(ctx context.Context, e *Event) (int64, error) {
+	k := replyKey{text: e.Reply, code: e.SMTPCode, enhanced: e.EnhancedCode}
+	if id, ok := w.replies[k]; ok {
+		return id, nil
+	}
+	var reason, rule, version, temporary any
+	if w.opts.Classify != nil {
+		c := w.opts.Classify(e.Reply, e.SMTPCode, e.EnhancedCode)
+		reason, rule, version, temporary = c.Reason, c.RuleID, w.opts.ClassifyVersion, c.Temporary
+	}
+	var id int64
+	if err := w.upReply.QueryRowContext(ctx, e.Reply, e.SMTPCode, e.EnhancedCode, reason, temporary, rule, version).Scan(&id); err != nil {
+		return 0, w.fail(ctx, "intern reply", err)
+	}
+	w.replies[k] = id
+	return id, nil
+}
+
+func (w *writer) noteReject(r rejectRec) {
+	if len(w.firstRejects) < 5 {
+		w.firstRejects = append(w.firstRejects, RejectSample{Source: w.srcName, Line: r.line, Reason: r.reason})
+	}
+	key := w.srcName + "\x00" + r.reason
+	if rc, ok := w.reasons[key]; ok {
+		rc.Count++
+		return
+	}
+	if len(w.reasons) >= 1000 {
+		key = w.srcName + "\x00(other reasons)"
+		if rc, ok := w.reasons[key]; ok {
+			rc.Count++
+			return
+		}
+		r.reason = "(other reasons)"
+	}
+	w.reasons[key] = &ReasonCount{Reason: r.reason, Count: 1, FirstLine: r.line, Source: w.srcName}
+	w.reasonOrder = append(w.reasonOrder, key)
+}
+
+// finish closes the run row. It runs even when the run's context was cancelled.
+func (w *writer) finish(ctx context.Context, status, errText string) error {
+	if err := w.commit(ctx); err != nil {
+		return err
+	}
+	var e any
+	if errText != "" {
+		e = errText
+	}
+	if _, err := w.conn.ExecContext(ctx, `UPDATE ingest_runs SET status = ?, finished_at = ?, error = ? WHERE id = ?`,
+		status, w.opts.Now().UnixMilli(), e, w.runID); err != nil {
+		return wrapDBErr("finish ingest run", err)
+	}
+	return nil
+}
+
+func (w *writer) fillSource(src *SourceSummary) {
+	c := w.src
+	c.add(w.delta)
+	src.Read, src.Stored, src.Duplicates, src.Rejected, src.ZoneAssumed = c.read, c.stored, c.dup, c.rej, c.zone
+	src.First, src.Last = msTime(w.srcFirst), msTime(w.srcLast)
+}
+
+func (w *writer) fill(sum *RunSummary) {
+	c := w.run
+	c.add(w.delta)
+	sum.Read, sum.Stored, sum.Duplicates, sum.Rejected = c.read, c.stored, c.dup, c.rej
+	for _, s := range sum.Sources {
+		sum.ZoneAssumed += s.ZoneAssumed
+	}
+	sum.First, sum.Last = msTime(w.runFirst), msTime(w.runLast)
+	sum.Providers = sortedProviders(w.providers)
+	sum.FirstRejects = w.firstRejects
+	for _, k := range w.reasonOrder {
+		sum.RejectReasons = append(sum.RejectReasons, *w.reasons[k])
+	}
+}
+
+func msTime(ms int64) *time.Time {
+	if ms == 0 {
+		return nil
+	}
+	t := time.UnixMilli(ms).UTC()
+	return &t
+}
