@@ -2,9 +2,12 @@ package analyze
 
 import (
 	"bytes"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -112,7 +115,7 @@ type Classification struct {
 	Reason        Reason   `json:"reason"`
 	Temporary     bool     `json:"temporary"`
 	Scope         Scope    `json:"scope"`
-	Provider      string   `json:"provider"`
+	Provider      Provider `json:"provider"`
 	RuleID        string   `json:"rule_id"`
 	ProviderCodes []string `json:"provider_codes,omitempty"`
 	SendingIP     string   `json:"sending_ip,omitempty"`
@@ -121,9 +124,6 @@ type Classification struct {
 	Links         []string `json:"links"`
 	Key           string   `json:"key"`
 }
-
-// ProviderUnknown is the provider of replies no marker identifies.
-const ProviderUnknown = "unknown"
 
 //go:embed data/reply_rules.tsv
 var builtinRules []byte
@@ -146,6 +146,7 @@ type Classifier struct {
 	// ids of which branch j of rules[i] needs one (nil: always try it).
 	literals   *literalSet
 	branchLits [][][]int32
+	version    string
 
 	mu    sync.RWMutex
 	cache map[string]cached         // by normalized key: the rule and provider
@@ -154,7 +155,7 @@ type Classifier struct {
 
 type cached struct {
 	rule     *Rule
-	provider string
+	provider Provider
 	key      string
 }
 
@@ -186,7 +187,39 @@ func NewClassifier(extra ...Rule) (*Classifier, error) {
 		}
 	}
 	c.buildPrefilter()
+	c.version = rulesVersion(c.rules, builtinProviders)
 	return c, nil
+}
+
+// rulesVersion fingerprints what decides a classification, so stored
+// classifications made with other rules can be found and refreshed.
+func rulesVersion(rules []*Rule, providers []byte) string {
+	h := sha256.New()
+	for _, r := range rules {
+		fmt.Fprintf(h, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Provider, r.Code, r.Enhanced, r.Pattern, r.Reason, r.Scope)
+	}
+	h.Write(providers)
+	return "rules-" + hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// Version names the rule set: the same rules give the same version.
+func (c *Classifier) Version() string { return c.version }
+
+// ClassifyParts classifies a reply stored as separate fields, as ESP events
+// carry it: when the text lacks the reply or enhanced code it is put in
+// front, so "Mailbox full" with 552 and 5.2.2 reads as "552 5.2.2 Mailbox full".
+func (c *Classifier) ClassifyParts(text string, code int, enhanced string) Classification {
+	r := ParseReply(text)
+	full := text
+	if enhanced != "" && r.Enhanced == "" {
+		full = enhanced + " " + full
+	}
+	if code != 0 && r.Code == 0 {
+		full = strconv.Itoa(code) + " " + full
+	}
+	out := c.Classify(full)
+	out.Reply = text
+	return out
 }
 
 // buildPrefilter collects the literals each rule's pattern needs into one
@@ -227,14 +260,18 @@ func (c *Classifier) Classify(reply string) Classification {
 }
 
 // ClassifyFor classifies one reply sent by a known provider (from the MX host
-// or recipient domain); an empty provider means detect it from the reply.
+// or recipient domain); an empty provider, or ProviderOther, means detect it
+// from the reply.
 // Results share their slices with the classifier's memo: do not modify them.
-func (c *Classifier) ClassifyFor(reply, provider string) Classification {
+func (c *Classifier) ClassifyFor(reply string, provider Provider) Classification {
+	if provider == ProviderOther {
+		provider = ""
+	}
 	// Stores repeat the very same reply text (one sending IP, one MX pool)
 	// far more often than not, so a verbatim memo skips even the parse.
 	ek := reply
 	if provider != "" {
-		ek = reply + "\x00" + provider
+		ek = reply + "\x00" + string(provider)
 	}
 	c.mu.RLock()
 	out, ok := c.exact[ek]
@@ -253,7 +290,7 @@ func (c *Classifier) ClassifyFor(reply, provider string) Classification {
 }
 
 // classify does the work of ClassifyFor behind the verbatim memo.
-func (c *Classifier) classify(reply, provider string) Classification {
+func (c *Classifier) classify(reply string, provider Provider) Classification {
 	r := ParseReply(reply)
 	var buf [1024]byte
 	kb := r.AppendKey(buf[:0])
@@ -261,7 +298,7 @@ func (c *Classifier) classify(reply, provider string) Classification {
 		provider = c.providerOf(strings.ToLower(r.Host), nil, "")
 	}
 	if provider != "" {
-		kb = append(append(kb, 0), provider...)
+		kb = append(append(kb, 0), string(provider)...)
 	}
 	c.mu.RLock()
 	hit, ok := c.cache[string(kb)]
@@ -316,7 +353,7 @@ func (c *Classifier) classify(reply, provider string) Classification {
 }
 
 // match returns the first rule that applies, or nil.
-func (c *Classifier) match(r Reply, key, provider string) *Rule {
+func (c *Classifier) match(r Reply, key string, provider Provider) *Rule {
 	seen := make([]bool, c.literals.n)
 	c.literals.scan(key, seen)
 	for i, rule := range c.rules {

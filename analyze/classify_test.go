@@ -172,7 +172,8 @@ func TestRuleExamples(t *testing.T) {
 		}
 		provider := r.Provider
 		if r.anyProvider {
-			provider = ProviderUnknown
+			// Not ProviderOther: that means "detect it".
+			provider = "generic"
 		}
 		got := c.ClassifyFor(r.Example, provider)
 		if got.RuleID != r.ID {
@@ -338,5 +339,32 @@ func TestClassifyAll(t *testing.T) {
 	}
 	if len(c.ClassifyAll(nil)) != 0 {
 		t.Error("ClassifyAll(nil) is not empty")
+	}
+}
+
+func TestClassifyPartsAndVersion(t *testing.T) {
+	c := newTestClassifier(t)
+	got := c.ClassifyParts("Mailbox full", 552, "5.2.2")
+	if got.Code != 552 || got.EnhancedCode != "5.2.2" || got.Reason != ReasonMailboxFull || got.Reply != "Mailbox full" {
+		t.Errorf("ClassifyParts: %+v", got)
+	}
+	got = c.ClassifyParts("451 4.7.650 The mail server [203.0.113.10] has been temporarily rate limited due to IP reputation. (S775)", 451, "4.7.650")
+	if got.Code != 451 || got.Reason != ReasonRateLimited {
+		t.Errorf("ClassifyParts with codes already in the text: %+v", got)
+	}
+	same := newTestClassifier(t)
+	if c.Version() == "" || c.Version() != same.Version() {
+		t.Errorf("versions %q and %q differ for the same rules", c.Version(), same.Version())
+	}
+	rules, err := LoadRules(strings.NewReader("rule_id\treason\tpattern\nlocal\tblocked\tlocal block\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := NewClassifier(rules...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Version() == c.Version() {
+		t.Error("adding a rule did not change the version")
 	}
 }

@@ -20,7 +20,7 @@ type Rule struct {
 	ID string `json:"rule_id"`
 	// Provider restricts the rule to replies from one provider; "generic"
 	// (or empty) applies it to any.
-	Provider string `json:"provider"`
+	Provider Provider `json:"provider"`
 	// Code is a reply-code spec: "421", "4xx", "450-452", "550,554".
 	Code string `json:"code,omitempty"`
 	// Enhanced is an enhanced-code spec: "4.7.650", "4.7.500-699",
@@ -100,7 +100,7 @@ func LoadRules(r io.Reader) ([]Rule, error) {
 		}
 		rule := Rule{
 			ID:       get("rule_id"),
-			Provider: strings.ToLower(get("provider")),
+			Provider: Provider(strings.ToLower(get("provider"))),
 			Code:     get("code"),
 			Enhanced: get("enhanced"),
 			Pattern:  get("pattern"),
@@ -144,7 +144,7 @@ func (r *Rule) compile() error {
 	} else if !r.Scope.Valid() {
 		return fmt.Errorf("rule %s: unknown scope %q (ip, domain, recipient, message, tenant, infrastructure)", r.ID, r.Scope)
 	}
-	r.Provider = strings.ToLower(r.Provider)
+	r.Provider = Provider(strings.ToLower(string(r.Provider)))
 	r.anyProvider = r.Provider == "" || r.Provider == "generic" || r.Provider == "*"
 	if r.Code == "" && r.Enhanced == "" && r.Pattern == "" {
 		return fmt.Errorf("rule %s: needs a code, an enhanced code or a pattern", r.ID)
@@ -209,7 +209,7 @@ func splitAlternatives(p string) []string {
 
 // matches reports whether the rule applies to a parsed reply, its key and
 // the detected provider. The cheap code checks run before the pattern.
-func (r *Rule) matches(rep Reply, key, provider string) bool {
+func (r *Rule) matches(rep Reply, key string, provider Provider) bool {
 	if !r.anyProvider && r.Provider != provider {
 		return false
 	}
@@ -223,7 +223,7 @@ func (r *Rule) matches(rep Reply, key, provider string) bool {
 }
 
 // matchesCodes is matches without the pattern.
-func (r *Rule) matchesCodes(rep Reply, provider string) bool {
+func (r *Rule) matchesCodes(rep Reply, provider Provider) bool {
 	if !r.anyProvider && r.Provider != provider {
 		return false
 	}
@@ -351,7 +351,8 @@ func matchEnhanced(rs []enhancedRange, code string) bool {
 // providerMarker is one row of data/reply_providers.tsv: a lowercase text
 // that identifies the provider when it appears in a reply or MX host name.
 type providerMarker struct {
-	provider, marker string
+	provider Provider
+	marker   string
 }
 
 func loadProviders(data []byte) ([]providerMarker, error) {
@@ -368,7 +369,7 @@ func loadProviders(data []byte) ([]providerMarker, error) {
 		if len(f) < 3 || f[0] == "" || f[1] == "" || f[2] == "" {
 			return nil, fmt.Errorf("providers: line %d: want provider, marker and source", line)
 		}
-		out = append(out, providerMarker{provider: f[0], marker: strings.ToLower(f[1])})
+		out = append(out, providerMarker{provider: Provider(f[0]), marker: strings.ToLower(f[1])})
 	}
 	return out, sc.Err()
 }
@@ -376,21 +377,21 @@ func loadProviders(data []byte) ([]providerMarker, error) {
 // providerOf names the provider behind a reply from its own identifiers
 // (Microsoft S-codes, Yahoo [TSS..] codes ...), then from marker texts in the
 // normalized reply, then from Exchange's three-digit enhanced details.
-func (c *Classifier) providerOf(key string, codes []string, enhanced string) string {
+func (c *Classifier) providerOf(key string, codes []string, enhanced string) Provider {
 	for _, code := range codes {
 		switch {
 		case isMicrosoftSCode(code), strings.HasPrefix(code, "PR(ct"), len(code) == 6 && code[2] == '-':
-			return "microsoft"
+			return ProviderMicrosoft
 		case strings.HasPrefix(code, "TS"), code == "PH01":
-			return "yahoo"
+			return ProviderYahoo
 		case strings.HasPrefix(code, "CS0"):
-			return "apple"
+			return ProviderApple
 		case strings.HasPrefix(code, "OFR"):
 			return "orange"
 		case strings.HasPrefix(code, "LPN"):
 			return "laposte"
 		case strings.HasPrefix(code, "p="):
-			return "google"
+			return ProviderGmail
 		case strings.HasPrefix(code, "c="):
 			return "unitedinternet"
 		case len(code) == 8 && allDigits(code[2:]):
@@ -404,7 +405,7 @@ func (c *Classifier) providerOf(key string, codes []string, enhanced string) str
 	}
 	if len(enhanced) >= 7 && enhanced[3] == '.' && len(enhanced)-4 == 3 {
 		// Three-digit details (4.7.650, 5.7.606, 5.2.122) are Exchange's.
-		return "microsoft"
+		return ProviderMicrosoft
 	}
-	return ProviderUnknown
+	return ProviderOther
 }

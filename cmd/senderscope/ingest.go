@@ -181,6 +181,17 @@ func runIngest(ctx context.Context, app *App, g *globals, o *ingestOpts) error {
 	opts.Now = app.Now
 	providers := analyze.DefaultProviders()
 	opts.Enrich = func(e *ingest.Event) { e.Provider = string(providers.ForDomain(e.Domain)) }
+	// Classify each distinct reply as it is stored, so grouping deferrals is
+	// a query; "classify --refresh" redoes it when the rules change.
+	classifier, err := analyze.NewClassifier()
+	if err != nil {
+		return err
+	}
+	opts.Classify = func(text string, code int, enhanced string) ingest.ReplyClass {
+		c := classifier.ClassifyParts(text, code, enhanced)
+		return ingest.ReplyClass{Reason: string(c.Reason), Temporary: c.Temporary, RuleID: c.RuleID}
+	}
+	opts.ClassifyVersion = classifier.Version()
 	var prog *report.Progress
 	if app.StderrTTY && !o.noProgress {
 		prog = report.NewProgress(app.Stderr)
