@@ -396,6 +396,8 @@ func (c *Classifier) providerOf(key string, codes []string, enhanced string) Pro
 			return "unitedinternet"
 		case len(code) == 8 && allDigits(code[2:]):
 			return "comcast"
+		case len(code) == 5 && strings.HasPrefix(code, "IB"):
+			return "godaddy"
 		}
 	}
 	for _, m := range c.providers {
