@@ -49,15 +49,15 @@ type DeferralReport struct {
 	Since    *time.Time `json:"since,omitempty"`
 	Until    *time.Time `json:"until,omitempty"`
 	Provider string     `json:"provider,omitempty"`
-	Replies  int        `json:"distinct_replies"`
-	// Stale counts stored replies whose classification was made with other
-	// rules (or none); Refreshed how many of them this run rewrote.
+	Replies  int        `json:"reply_groups"` // stored reply groups (replies with one normalized key)
+	// Stale counts stored reply groups whose classification was made with
+	// other rules (or none); Refreshed how many of them this run rewrote.
 	Stale     int             `json:"stale_classifications"`
 	Refreshed int64           `json:"refreshed"`
 	Groups    []DeferralGroup `json:"groups"`
 }
 
-// Deferrals classifies every distinct stored reply and groups the stored
+// Deferrals classifies every stored reply group and groups the stored
 // deferrals and bounces by reason, recipient provider, sending IP and
 // normalized reply, most events first.
 func Deferrals(ctx context.Context, store *ingest.Store, c *Classifier, q DeferralQuery) (*DeferralReport, error) {

@@ -218,8 +218,9 @@ func isAddrChar(c byte) bool {
 }
 
 // normalizeRuns lowercases core, replacing IPv4 addresses, long numbers and
-// id-like runs of letters and digits. In host names, digits inside labels
-// become "#" so that mta1082.mail.bf1.example.com and mta7.mail.bf2... agree.
+// id-like runs of letters and digits. In host names, labels with digits
+// become "#": they number machines and data centres, so that
+// mta1082.mail.bf1.example.com and mta7.mail.gq1.example.com agree.
 func normalizeRuns(dst []byte, core string, host bool) []byte {
 	for i := 0; i < len(core); {
 		c := core[i]
@@ -262,7 +263,7 @@ func normalizeRuns(dst []byte, core string, host bool) []byte {
 		case len(run) >= 16 || len(run) >= 10 && digits >= 3:
 			dst = append(dst, phID...)
 		case host:
-			dst = appendSquashedDigits(dst, run)
+			dst = append(dst, '#')
 		default:
 			dst = appendLower(dst, run)
 		}
@@ -352,22 +353,6 @@ func hostWithAddress(core string) int {
 		return 0
 	}
 	return k
-}
-
-func appendSquashedDigits(dst []byte, run string) []byte {
-	prevDigit := false
-	for i := 0; i < len(run); i++ {
-		if isDigit(run[i]) {
-			if !prevDigit {
-				dst = append(dst, '#')
-			}
-			prevDigit = true
-			continue
-		}
-		prevDigit = false
-		dst = append(dst, lower(run[i]))
-	}
-	return dst
 }
 
 func appendLower(dst []byte, s string) []byte {

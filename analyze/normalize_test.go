@@ -28,7 +28,12 @@ func TestNormalizeReply(t *testing.T) {
 		},
 		{
 			"554 delivery error: dd This user doesn't have a example.com account (kijitora@example.com) [0] - mta1082.mail.bf1.example.com",
-			"554 delivery error: dd this user doesn't have a example.com account (<addr>) [0] - mta#.mail.bf#.example.com",
+			"554 delivery error: dd this user doesn't have a example.com account (<addr>) [0] - #.mail.#.example.com",
+		},
+		{
+			// Another machine in another data centre: the same group.
+			"554 delivery error: dd This user doesn't have a example.com account (neko@example.com) [0] - mta7.mail.gq1.example.com",
+			"554 delivery error: dd this user doesn't have a example.com account (<addr>) [0] - #.mail.#.example.com",
 		},
 		{
 			"552 5.2.3 Message size exceeds fixed maximum message size (10485760)",

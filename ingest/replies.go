@@ -4,24 +4,25 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
 
-// StoredReply is one distinct reply text in the store, as classified so far.
+// StoredReply is one reply group in the store (replies that normalize to the
+// same key), as classified so far.
 type StoredReply struct {
 	ID             int64
-	Text           string
+	Key            string // the normalized reply, as ingest's Normalize made it
+	Text           string // the first reply seen in the group, verbatim
 	Code           int
 	Enhanced       string
 	ClassifiedWith string // rules version of the stored classification, "" if none
 }
 
-// Replies returns every distinct reply that a deferral or bounce used.
+// Replies returns every reply group.
 func (s *Store) Replies(ctx context.Context) ([]StoredReply, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT r.id, r.text, r.code, r.enhanced_code, coalesce(r.classified_with, '')
-		FROM replies r ORDER BY r.id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, key, sample, code, enhanced_code, coalesce(classified_with, '')
+		FROM reply_groups ORDER BY id`)
 	if err != nil {
 		return nil, wrapDBErr("read replies", err)
 	}
@@ -29,7 +30,7 @@ func (s *Store) Replies(ctx context.Context) ([]StoredReply, error) {
 	var out []StoredReply
 	for rows.Next() {
 		var r StoredReply
-		if err := rows.Scan(&r.ID, &r.Text, &r.Code, &r.Enhanced, &r.ClassifiedWith); err != nil {
+		if err := rows.Scan(&r.ID, &r.Key, &r.Text, &r.Code, &r.Enhanced, &r.ClassifiedWith); err != nil {
 			return nil, wrapDBErr("read replies", err)
 		}
 		out = append(out, r)
@@ -37,15 +38,15 @@ func (s *Store) Replies(ctx context.Context) ([]StoredReply, error) {
 	return out, wrapDBErr("read replies", rows.Err())
 }
 
-// SetReplyClasses stores classifications made with the rules named version,
-// in one transaction, and returns how many replies changed.
+// SetReplyClasses stores classifications of reply groups (by id) made with
+// the rules named version, in one transaction, and returns how many changed.
 func (s *Store) SetReplyClasses(ctx context.Context, version string, classes map[int64]ReplyClass) (int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, wrapDBErr("store reply classes", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `UPDATE replies SET reason = ?, temporary = ?, rule_id = ?, classified_with = ?
+	stmt, err := tx.PrepareContext(ctx, `UPDATE reply_groups SET reason = ?, temporary = ?, rule_id = ?, classified_with = ?
 		WHERE id = ? AND (classified_with IS NOT ? OR reason IS NOT ? OR temporary IS NOT ? OR rule_id IS NOT ?)`)
 	if err != nil {
 		return 0, wrapDBErr("store reply classes", err)
@@ -70,9 +71,9 @@ func (s *Store) SetReplyClasses(ctx context.Context, version string, classes map
 type ReplyGroupQuery struct {
 	Since, Until time.Time // zero: unbounded; Until is exclusive
 	Provider     string    // recipient provider (events.provider); "" for all
-	// Group maps a reply id to the group its reply belongs to (reason and
-	// normalized text, decided by the classifier); replies not in the map
-	// are grouped on their own.
+	// Group maps a stored reply group id to the group to count it in
+	// (decided by the classifier, which may merge stored groups); stored
+	// groups not in the map are counted on their own.
 	Group map[int64]string
 }
 
@@ -88,12 +89,11 @@ type ReplyGroupRow struct {
 	Recipients int64 // distinct recipients
 	First      time.Time
 	Last       time.Time
-	SampleID   int64 // the reply of the group's latest event
-	Sample     string
+	Sample     string // the reply of the group's latest event, verbatim
 }
 
-// ReplyGroups counts deferrals and bounces per reply group, provider and
-// sending IP. The group keys are loaded into a temporary table on one
+// ReplyGroups counts deferrals and bounces per group, provider and sending
+// IP. The caller's grouping is loaded into a temporary table on one
 // connection so the whole count, distinct recipients included, is one query.
 func (s *Store) ReplyGroups(ctx context.Context, q ReplyGroupQuery) ([]ReplyGroupRow, error) {
 	conn, err := s.db.Conn(ctx)
@@ -101,10 +101,10 @@ func (s *Store) ReplyGroups(ctx context.Context, q ReplyGroupQuery) ([]ReplyGrou
 		return nil, wrapDBErr("group replies", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS reply_groups (reply_id INTEGER PRIMARY KEY, grp TEXT NOT NULL)`); err != nil {
+	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS count_groups (group_id INTEGER PRIMARY KEY, grp TEXT NOT NULL)`); err != nil {
 		return nil, wrapDBErr("group replies", err)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp.reply_groups`)
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp.count_groups`)
 	if err := fillReplyGroups(ctx, conn, q.Group); err != nil {
 		return nil, err
 	}
@@ -115,17 +115,17 @@ func (s *Store) ReplyGroups(ctx context.Context, q ReplyGroupQuery) ([]ReplyGrou
 	if !q.Until.IsZero() {
 		until = q.Until.UnixMilli()
 	}
-	// The latest event's reply is the sample: max() over "ts reply_id" text
+	// The latest event's reply is the sample: max() over "ts reply" text
 	// picks it without a second pass.
 	rows, err := conn.QueryContext(ctx, `
-		SELECT coalesce(g.grp, 'reply:' || e.reply_id), p.name, coalesce(i.ip, ''),
+		SELECT coalesce(g.grp, 'group:' || e.group_id), p.name, coalesce(i.ip, ''),
 		       count(*), sum(e.type_id = 4), sum(e.type_id = 5), count(DISTINCT e.recipient),
-		       min(e.ts), max(e.ts), max(printf('%015d %d', e.ts, e.reply_id))
+		       min(e.ts), max(e.ts), max(printf('%015d ', e.ts) || e.reply)
 		FROM events e
 		JOIN providers p ON p.id = e.provider_id
 		LEFT JOIN ips i ON i.id = e.ip_id
-		LEFT JOIN temp.reply_groups g ON g.reply_id = e.reply_id
-		WHERE e.type_id IN (4, 5) AND e.reply_id IS NOT NULL AND e.ts >= ? AND e.ts < ? AND (? = '' OR p.name = ?)
+		LEFT JOIN temp.count_groups g ON g.group_id = e.group_id
+		WHERE e.type_id IN (4, 5) AND e.group_id IS NOT NULL AND e.ts >= ? AND e.ts < ? AND (? = '' OR p.name = ?)
 		GROUP BY 1, 2, 3
 		ORDER BY 4 DESC, 1, 2, 3`, since, until, q.Provider, q.Provider)
 	if err != nil {
@@ -141,20 +141,13 @@ func (s *Store) ReplyGroups(ctx context.Context, q ReplyGroupQuery) ([]ReplyGrou
 			return nil, wrapDBErr("group replies", err)
 		}
 		r.First, r.Last = time.UnixMilli(first).UTC(), time.UnixMilli(last).UTC()
-		if _, id, ok := strings.Cut(latest, " "); ok {
-			r.SampleID, _ = strconv.ParseInt(id, 10, 64)
-		}
+		_, r.Sample, _ = strings.Cut(latest, " ")
 		out = append(out, r)
 	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return nil, wrapDBErr("group replies", err)
-	}
+	err = rows.Err()
 	rows.Close()
-	for i := range out {
-		if err := conn.QueryRowContext(ctx, `SELECT text FROM replies WHERE id = ?`, out[i].SampleID).Scan(&out[i].Sample); err != nil {
-			return nil, wrapDBErr("group replies", err)
-		}
+	if err != nil {
+		return nil, wrapDBErr("group replies", err)
 	}
 	return out, nil
 }
@@ -165,7 +158,7 @@ func fillReplyGroups(ctx context.Context, conn *sql.Conn, groups map[int64]strin
 		return wrapDBErr("group replies", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO temp.reply_groups (reply_id, grp) VALUES (?, ?)`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO temp.count_groups (group_id, grp) VALUES (?, ?)`)
 	if err != nil {
 		return wrapDBErr("group replies", err)
 	}

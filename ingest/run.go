@@ -27,7 +27,11 @@ type Options struct {
 	// Enrich sets derived fields (the provider) on every event before it is
 	// stored. It runs on the parsing goroutine.
 	Enrich func(*Event)
-	// Classify is called once per distinct reply; nil leaves replies unclassified.
+	// Normalize turns a reply into its group key (ids, IPs, addresses and
+	// times replaced by placeholders). It runs on the parsing goroutine for
+	// every reply that is not a 2xx; nil groups replies by their exact text.
+	Normalize func(reply string) string
+	// Classify is called once per reply group; nil leaves groups unclassified.
 	Classify        func(text string, code int, enhanced string) ReplyClass
 	ClassifyVersion string
 	// Progress reports raw bytes consumed of the current input and its size
@@ -215,12 +219,13 @@ const batchEvents = 4096
 
 // batchSink collects a parser's output into batches on a channel.
 type batchSink struct {
-	ctx    context.Context
-	out    chan<- *batch
-	free   chan *batch
-	cur    *batch
-	enrich func(*Event)
-	in     *opened
+	ctx       context.Context
+	out       chan<- *batch
+	free      chan *batch
+	cur       *batch
+	enrich    func(*Event)
+	normalize func(string) string
+	in        *opened
 }
 
 func (b *batchSink) get() *batch {
@@ -241,6 +246,13 @@ func (b *batchSink) get() *batch {
 func (b *batchSink) Event(e *Event) {
 	if b.enrich != nil {
 		b.enrich(e)
+	}
+	if e.Reply != "" && !e.isSuccess() {
+		if b.normalize != nil {
+			e.GroupKey = b.normalize(e.Reply)
+		} else {
+			e.GroupKey = e.Reply
+		}
 	}
 	c := b.get()
 	c.events = append(c.events, *e)
@@ -338,7 +350,7 @@ func (w *writer) ingestOne(ctx context.Context, in Input, forced Format, status 
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := make(chan *batch, 4)
-	sink := &batchSink{ctx: pctx, out: ch, free: w.free, enrich: opts.Enrich, in: o}
+	sink := &batchSink{ctx: pctx, out: ch, free: w.free, enrich: opts.Enrich, normalize: opts.Normalize, in: o}
 	popts := &ParseOptions{Source: in.Name, TZ: opts.TZ, Status: status, ColumnMap: opts.ColumnMap, CountsProvider: opts.CountsProvider}
 	var parseErr error
 	var wg sync.WaitGroup
@@ -371,6 +383,9 @@ func (w *writer) ingestOne(ctx context.Context, in Input, forced Format, status 
 	wg.Wait()
 	if writeErr == nil {
 		writeErr = w.commit(dbctx)
+	}
+	if writeErr == nil {
+		writeErr = w.endSource(dbctx)
 	}
 	w.fillSource(src)
 	switch {

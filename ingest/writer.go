@@ -14,8 +14,8 @@ import (
 // the writer's main cost; multi-row statements amortise the per-statement work.
 const rowsPerInsert = 256
 
-const eventColumns = "ts, dkey, provider_id, type_id, domain_id, recipient, ip_id, reply_id, message_id, attempt, word_id, class_id, source_id, line"
-const eventColumnCount = 14
+const eventColumns = "ts, dkey, provider_id, type_id, recipient, ip_id, code, enhanced, reply, group_id, message_id, attempt, word_id, class_id, source_id, line"
+const eventColumnCount = 16
 
 // commitEvery bounds a transaction by records and by time, so a run commits
 // large transactions yet lets a second writer in regularly.
@@ -23,12 +23,6 @@ const (
 	commitEvery    = 200_000
 	commitInterval = 2 * time.Second
 )
-
-type replyKey struct {
-	text     string
-	code     int
-	enhanced string
-}
 
 // writer owns one connection and the run's transactions. Counts are updated in
 // the same transaction as the rows they count, so a killed process leaves a
@@ -51,12 +45,12 @@ type writer struct {
 	ids                                         []rowIDs
 	insertReject                                *sql.Stmt
 	upSNDS, upBlock, upCount                    *sql.Stmt
-	upDomain, upIP, upReply, upWord, upProvider *sql.Stmt
+	upDomain, upIP, upGroup, upWord, upProvider *sql.Stmt
 
 	domains map[string]int64
 	provIDs map[string]int64
 	ips     map[string]int64
-	replies map[replyKey]int64
+	groups  map[string]int64
 	words   map[string]int64
 
 	// the current source and its uncommitted deltas
@@ -89,7 +83,7 @@ func newWriter(ctx context.Context, s *Store, opts Options) (*writer, error) {
 		return nil, wrapDBErr("connect to database", err)
 	}
 	w := &writer{s: s, conn: conn, opts: opts, free: make(chan *batch, 8),
-		domains: map[string]int64{}, provIDs: map[string]int64{}, ips: map[string]int64{}, replies: map[replyKey]int64{}, words: map[string]int64{},
+		domains: map[string]int64{}, provIDs: map[string]int64{}, ips: map[string]int64{}, groups: map[string]int64{}, words: map[string]int64{},
 		providers: map[string]int64{}, reasons: map[string]*ReasonCount{}}
 	host, _ := os.Hostname()
 	res, err := conn.ExecContext(ctx, `INSERT INTO ingest_runs (started_at, status, pid, host, args, tz) VALUES (?, 'running', ?, ?, ?, ?)`,
@@ -134,9 +128,9 @@ func (w *writer) prepare(ctx context.Context) error {
 			ON CONFLICT (domain) DO UPDATE SET provider = excluded.provider RETURNING id`},
 		{&w.upProvider, `INSERT INTO providers (name) VALUES (?) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id`},
 		{&w.upIP, `INSERT INTO ips (ip) VALUES (?) ON CONFLICT (ip) DO UPDATE SET ip = excluded.ip RETURNING id`},
-		{&w.upReply, `INSERT INTO replies (text, code, enhanced_code, reason, temporary, rule_id, classified_with)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (text, code, enhanced_code) DO UPDATE SET text = excluded.text RETURNING id`},
+		{&w.upGroup, `INSERT INTO reply_groups (key, code, enhanced_code, sample, reason, temporary, rule_id, classified_with)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING id`},
 		{&w.upWord, `INSERT INTO words (word) VALUES (?) ON CONFLICT (word) DO UPDATE SET word = excluded.word RETURNING id`},
 		// A re-read identical row changes nothing (a duplicate); a corrected
 		// one (a later export of the same day or minute) replaces it.
@@ -172,7 +166,7 @@ func (w *writer) prepare(ctx context.Context) error {
 }
 
 func (w *writer) close() {
-	for _, st := range []*sql.Stmt{w.insertReject, w.upDomain, w.upProvider, w.upIP, w.upReply, w.upWord, w.upSNDS, w.upBlock, w.upCount} {
+	for _, st := range []*sql.Stmt{w.insertReject, w.upDomain, w.upProvider, w.upIP, w.upGroup, w.upWord, w.upSNDS, w.upBlock, w.upCount} {
 		if st != nil {
 			st.Close()
 		}
@@ -209,6 +203,13 @@ func (w *writer) commit(ctx context.Context) error {
 		return nil
 	}
 	d := w.delta
+	if d.stored > 0 && w.srcLast > 0 {
+		// Recorded with the rows, so even an interrupted run's events get aggregated.
+		if _, err := w.conn.ExecContext(ctx, `INSERT INTO dirty_ranges (first_minute, last_minute) VALUES (?, ?)`,
+			w.srcFirst/60000, w.srcLast/60000); err != nil {
+			return w.fail(ctx, "record refresh range", err)
+		}
+	}
 	if _, err := w.conn.ExecContext(ctx, `UPDATE sources SET records_read = records_read + ?, stored = stored + ?,
 		duplicates = duplicates + ?, rejected = rejected + ?, zoneless = zoneless + ?,
 		first_ts = min(coalesce(first_ts, ?), ?), last_ts = max(coalesce(last_ts, ?), ?) WHERE id = ?`,
@@ -243,7 +244,7 @@ func (w *writer) fail(ctx context.Context, what string, err error) error {
 		w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		w.inTx = false
 	}
-	w.domains, w.provIDs, w.ips, w.replies, w.words = map[string]int64{}, map[string]int64{}, map[string]int64{}, map[replyKey]int64{}, map[string]int64{}
+	w.domains, w.provIDs, w.ips, w.groups, w.words = map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}
 	w.delta = counts{}
 	return wrapDBErr(what, err)
 }
@@ -395,7 +396,7 @@ func (w *writer) seen(ms int64) {
 
 // rowIDs are one event's interned references; 0 stores NULL.
 type rowIDs struct {
-	provider, domain, ip, reply, word, class int64
+	provider, ip, group, word, class int64
 }
 
 func (w *writer) resolve(ctx context.Context, e *Event, ids *rowIDs) error {
@@ -406,7 +407,7 @@ func (w *writer) resolve(ctx context.Context, e *Event, ids *rowIDs) error {
 	if ids.provider, err = w.intern(ctx, w.provIDs, w.upProvider, e.Provider, "intern provider"); err != nil {
 		return err
 	}
-	if ids.domain, err = w.domainID(ctx, e.Domain, e.Provider); err != nil {
+	if _, err = w.domainID(ctx, e.Domain, e.Provider); err != nil {
 		return err
 	}
 	if e.SendingIP != "" {
@@ -414,8 +415,8 @@ func (w *writer) resolve(ctx context.Context, e *Event, ids *rowIDs) error {
 			return err
 		}
 	}
-	if e.Reply != "" || e.SMTPCode != 0 || e.EnhancedCode != "" {
-		if ids.reply, err = w.replyID(ctx, e); err != nil {
+	if e.GroupKey != "" {
+		if ids.group, err = w.groupID(ctx, e); err != nil {
 			return err
 		}
 	}
@@ -438,16 +439,22 @@ func (w *writer) fillRow(nv []driver.NamedValue, e *Event, ids *rowIDs) {
 	nv[1].Value = int64(e.Key)
 	nv[2].Value = ids.provider
 	nv[3].Value = e.Type.ID()
-	nv[4].Value = ids.domain
-	nv[5].Value = e.Recipient
-	nv[6].Value = nullID(ids.ip)
-	nv[7].Value = nullID(ids.reply)
-	nv[8].Value = nullString(e.MessageID)
-	nv[9].Value = nullID(int64(e.Attempt))
-	nv[10].Value = nullID(ids.word)
-	nv[11].Value = nullID(ids.class)
-	nv[12].Value = w.srcID
-	nv[13].Value = e.Line
+	nv[4].Value = e.Recipient
+	nv[5].Value = nullID(ids.ip)
+	nv[6].Value = nullID(int64(e.SMTPCode))
+	if enh, ok := enhancedInt(e.EnhancedCode); ok {
+		nv[7].Value = enh
+	} else {
+		nv[7].Value = nil
+	}
+	nv[8].Value = nullString(e.Reply)
+	nv[9].Value = nullID(ids.group)
+	nv[10].Value = nullString(e.MessageID)
+	nv[11].Value = nullID(int64(e.Attempt))
+	nv[12].Value = nullID(ids.word)
+	nv[13].Value = nullID(ids.class)
+	nv[14].Value = w.srcID
+	nv[15].Value = e.Line
 }
 
 func nullID(id int64) driver.Value {
@@ -488,9 +495,8 @@ func (w *writer) domainID(ctx context.Context, domain, provider string) (int64, 
 	return id, nil
 }
 
-func (w *writer) replyID(ctx context.Context, e *Event) (int64, error) {
-	k := replyKey{text: e.Reply, code: e.SMTPCode, enhanced: e.EnhancedCode}
-	if id, ok := w.replies[k]; ok {
+func (w *writer) groupID(ctx context.Context, e *Event) (int64, error) {
+	if id, ok := w.groups[e.GroupKey]; ok {
 		return id, nil
 	}
 	var reason, rule, version, temporary any
@@ -499,10 +505,11 @@ func (w *writer) replyID(ctx context.Context, e *Event) (int64, error) {
 		reason, rule, version, temporary = c.Reason, c.RuleID, w.opts.ClassifyVersion, c.Temporary
 	}
 	var id int64
-	if err := w.upReply.QueryRowContext(ctx, e.Reply, e.SMTPCode, e.EnhancedCode, reason, temporary, rule, version).Scan(&id); err != nil {
-		return 0, w.fail(ctx, "intern reply", err)
+	if err := w.upGroup.QueryRowContext(ctx, e.GroupKey, e.SMTPCode, e.EnhancedCode, clip(e.Reply, maxRejectRaw),
+		reason, temporary, rule, version).Scan(&id); err != nil {
+		return 0, w.fail(ctx, "intern reply group", err)
 	}
-	w.replies[k] = id
+	w.groups[e.GroupKey] = id
 	return id, nil
 }
 
@@ -541,6 +548,28 @@ func (w *writer) finish(ctx context.Context, status, errText string) error {
 		return wrapDBErr("finish ingest run", err)
 	}
 	return nil
+}
+
+// endSource records how the source's sends are counted: its processed/sent
+// events, or the first attempt of each message when it logs outcomes.
+func (w *writer) endSource(ctx context.Context) error {
+	if w.srcFirst == 0 && w.srcLast == 0 {
+		return nil
+	}
+	if err := w.begin(ctx); err != nil {
+		return err
+	}
+	if _, err := w.conn.ExecContext(ctx, `UPDATE sources SET send_kind = CASE WHEN EXISTS (
+			SELECT 1 FROM events WHERE source_id = ?1 AND type_id IN (3, 4, 5) AND ts BETWEEN ?2 AND ?3)
+			THEN 'first-attempt' ELSE 'explicit' END WHERE id = ?1`, w.srcID, w.srcFirst, w.srcLast); err != nil {
+		return w.fail(ctx, "record send kind", err)
+	}
+	// The sends of this source's minutes depend on its kind: refresh them.
+	if _, err := w.conn.ExecContext(ctx, `INSERT INTO dirty_ranges (first_minute, last_minute) VALUES (?, ?)`,
+		w.srcFirst/60000, w.srcLast/60000); err != nil {
+		return w.fail(ctx, "record refresh range", err)
+	}
+	return w.commit(ctx)
 }
 
 func (w *writer) fillSource(src *SourceSummary) {

@@ -35,7 +35,7 @@ func ClassifyDoc(cs []analyze.Classification) Doc {
 	var order []string
 	byRule := map[string]analyze.Classification{}
 	for i, c := range cs {
-		tab.Rows = append(tab.Rows, []string{strconv.Itoa(i + 1), string(c.Reason), yesNo(c.Temporary), string(c.Scope),
+		tab.Rows = append(tab.Rows, []string{strconv.Itoa(i + 1), string(c.Reason), yesNo(c.Temporary, "yes", "no"), string(c.Scope),
 			string(c.Provider), codes(c.Code, c.EnhancedCode), dash(c.RuleID), clip(firstLine(c.Reply), 70)})
 		recs = append(recs, classifyRecord{Reply: c.Reply, Code: c.Code, EnhancedCode: c.EnhancedCode, Reason: string(c.Reason),
 			Temporary: c.Temporary, Scope: string(c.Scope), Provider: string(c.Provider), RuleID: c.RuleID, Meaning: c.Meaning,
@@ -97,13 +97,13 @@ func DeferralsDoc(r *analyze.DeferralReport) Doc {
 	if r.Provider != "" {
 		who = r.Provider
 	}
-	d.Lead = append(d.Lead, fmt.Sprintf("Deferrals and bounces, %s, %s: %s events in %d groups (%d distinct replies, rules %s)",
+	d.Lead = append(d.Lead, fmt.Sprintf("Deferrals and bounces, %s, %s: %s events in %d groups (%d stored reply groups, rules %s)",
 		who, span, Int(events), len(r.Groups), r.Replies, r.Rules))
 	if r.Refreshed > 0 {
-		d.Lead = append(d.Lead, fmt.Sprintf("Stored classification updated for %d replies.", r.Refreshed))
+		d.Lead = append(d.Lead, fmt.Sprintf("Stored classification updated for %d reply groups.", r.Refreshed))
 	}
 	if r.Stale > 0 {
-		d.Lead = append(d.Lead, fmt.Sprintf("%d stored replies were classified with other rules; run with --refresh to store these verdicts.", r.Stale))
+		d.Lead = append(d.Lead, fmt.Sprintf("%d stored reply groups were classified with other rules; run with --refresh to store these verdicts.", r.Stale))
 	}
 	tab := Section{Header: []string{"reason", "temporary", "provider", "sending ip", "events", "recipients", "first", "last", "sample reply"},
 		Right: []int{4, 5}}
@@ -111,7 +111,7 @@ func DeferralsDoc(r *analyze.DeferralReport) Doc {
 	var order []string
 	byRule := map[string]analyze.DeferralGroup{}
 	for _, g := range r.Groups {
-		tab.Rows = append(tab.Rows, []string{string(g.Reason), yesNo(g.Temporary), g.Provider, dash(g.IP), Int(g.Events),
+		tab.Rows = append(tab.Rows, []string{string(g.Reason), yesNo(g.Temporary, "yes", "no"), g.Provider, dash(g.IP), Int(g.Events),
 			Int(g.Recipients), TimeUTC(g.First), TimeUTC(g.Last), clip(firstLine(g.Sample), 60)})
 		recs = append(recs, deferralRecord{Reason: string(g.Reason), Temporary: g.Temporary, Scope: string(g.Scope), Provider: g.Provider,
 			ReplyProvider: string(g.ReplyProvider), IP: g.IP, Events: g.Events, Deferred: g.Deferred, Bounced: g.Bounced,
@@ -161,13 +161,6 @@ func codes(code int, enhanced string) string {
 		return enhanced
 	}
 	return "-"
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }
 
 func dash(s string) string {

@@ -7,21 +7,36 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/senderscope/senderscope/analyze"
+	"github.com/senderscope/senderscope/ingest"
 	"github.com/senderscope/senderscope/report"
 )
 
 type classifyOpts struct {
-	input    string // FILE or -; "" means the database
-	rules    string
-	since    string
-	until    string
-	provider string
-	refresh  bool
+	input   string // FILE or -; "" means the database
+	rules   string
+	rng     rangeFlags
+	refresh bool
+}
+
+// replyHooks makes ingest group replies by their normalized text and
+// classify each group once as it is stored, so grouping deferrals is a
+// query; "classify --refresh" redoes the classification when rules change.
+func replyHooks(opts *ingest.Options) error {
+	classifier, err := analyze.NewClassifier()
+	if err != nil {
+		return err
+	}
+	opts.Normalize = analyze.NormalizeReply
+	opts.Classify = func(text string, code int, enhanced string) ingest.ReplyClass {
+		c := classifier.ClassifyParts(text, code, enhanced)
+		return ingest.ReplyClass{Reason: string(c.Reason), Temporary: c.Temporary, RuleID: c.RuleID}
+	}
+	opts.ClassifyVersion = classifier.Version()
+	return nil
 }
 
 func newClassifyCmd(app *App, g *globals) *cobra.Command {
@@ -49,7 +64,7 @@ before the built-in rules; one with a built-in's rule_id replaces it.`,
 		Example: `  senderscope classify replies.txt
   grep -h 'status=deferred' /var/log/mail.log | sed 's/.*said: //' | senderscope classify -
   senderscope classify -o json - <<< '451 4.7.650 The mail server [203.0.113.7] has been temporarily rate limited due to IP reputation. (S775)'
-  senderscope classify --since 2024-03-05T14:00 --provider microsoft
+  senderscope classify --since "2024-03-05 14:00" --provider microsoft
   senderscope classify --rules ours.tsv --refresh`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,9 +76,8 @@ before the built-in rules; one with a built-in's rule_id replaces it.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.rules, "rules", "", "extra rules file (TSV, same columns as the built-in rules)")
-	f.StringVar(&o.since, "since", "", "database mode: from this time (RFC 3339, 2006-01-02[T15:04] UTC, or a duration back from now like 6h)")
-	f.StringVar(&o.until, "until", "", "database mode: up to this time, exclusive (same forms as --since)")
-	f.StringVar(&o.provider, "provider", "", "database mode: only this recipient provider (microsoft, gmail, yahoo, apple, other)")
+	// Database mode only: FILE replies carry no time or recipient.
+	o.rng.add(f, "all")
 	f.BoolVar(&o.refresh, "refresh", false, "database mode: store the current rules' verdicts for every reply classified with other rules")
 	return cmd
 }
@@ -73,7 +87,7 @@ func runClassify(ctx context.Context, app *App, g *globals, o *classifyOpts) err
 	if err != nil {
 		return err
 	}
-	if o.input != "" && (o.since != "" || o.until != "" || o.provider != "" || o.refresh) {
+	if o.input != "" && (o.rng.since != "" || o.rng.until != "" || o.rng.provider != "all" || o.refresh) {
 		return usagef("--since, --until, --provider and --refresh read the database; they do not apply to FILE")
 	}
 	c, err := newClassifier(o.rules)
@@ -88,14 +102,8 @@ func runClassify(ctx context.Context, app *App, g *globals, o *classifyOpts) err
 		return p.Print(report.ClassifyDoc(c.ClassifyAll(replies)))
 	}
 	q := analyze.DeferralQuery{Refresh: o.refresh}
-	if q.Since, err = parseWhen(o.since, app.Now()); err != nil {
-		return usagef("--since: %w", err)
-	}
-	if q.Until, err = parseWhen(o.until, app.Now()); err != nil {
-		return usagef("--until: %w", err)
-	}
-	if q.Provider, err = analyze.ParseProvider(o.provider); err != nil {
-		return usageErr(err)
+	if q.Provider, q.Since, q.Until, err = o.rng.parse(); err != nil {
+		return err
 	}
 	store, err := app.OpenStore(ctx, app.dbPath(g))
 	if err != nil {
@@ -155,21 +163,4 @@ func readReplies(app *App, name string) ([]string, error) {
 		return nil, &inputError{fmt.Errorf("classify: %s: after line %d: %w (a reply longer than 1 MiB?)", name, line, err)}
 	}
 	return out, nil
-}
-
-// parseWhen reads --since/--until: RFC 3339, a UTC date or date and time,
-// or a duration back from now ("6h", "90m").
-func parseWhen(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil && d > 0 {
-		return now.Add(-d).UTC(), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("cannot read %q: use 2024-03-05T14:00, RFC 3339 or a duration such as 6h", s)
 }

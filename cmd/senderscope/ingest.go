@@ -179,19 +179,10 @@ func runIngest(ctx context.Context, app *App, g *globals, o *ingestOpts) error {
 	argsJSON, _ := json.Marshal(map[string]any{"inputs": o.inputs, "format": o.format, "map": o.maps, "status": o.statuses, "tz": o.tz})
 	opts.Args = string(argsJSON)
 	opts.Now = app.Now
-	providers := analyze.DefaultProviders()
-	opts.Enrich = func(e *ingest.Event) { e.Provider = string(providers.ForDomain(e.Domain)) }
-	// Classify each distinct reply as it is stored, so grouping deferrals is
-	// a query; "classify --refresh" redoes it when the rules change.
-	classifier, err := analyze.NewClassifier()
-	if err != nil {
+	opts.Enrich = enricher()
+	if err := replyHooks(&opts); err != nil {
 		return err
 	}
-	opts.Classify = func(text string, code int, enhanced string) ingest.ReplyClass {
-		c := classifier.ClassifyParts(text, code, enhanced)
-		return ingest.ReplyClass{Reason: string(c.Reason), Temporary: c.Temporary, RuleID: c.RuleID}
-	}
-	opts.ClassifyVersion = classifier.Version()
 	var prog *report.Progress
 	if app.StderrTTY && !o.noProgress {
 		prog = report.NewProgress(app.Stderr)
@@ -225,4 +216,10 @@ func runIngest(ctx context.Context, app *App, g *globals, o *ingestOpts) error {
 		return &dbError{err}
 	}
 	return nil
+}
+
+// enricher sets each event's provider from its recipient domain, exactly.
+func enricher() func(*ingest.Event) {
+	providers := analyze.DefaultProviders()
+	return func(e *ingest.Event) { e.Provider = string(providers.ForDomain(e.Domain)) }
 }
