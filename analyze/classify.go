@@ -280,13 +280,36 @@ func (c *Classifier) ClassifyFor(reply string, provider Provider) Classification
 		return out
 	}
 	out = c.classify(reply, provider)
-	c.mu.Lock()
-	if len(c.exact) >= cacheLimit {
-		clear(c.exact)
+	// A reply whose key shows per-message parts (ids, addresses, times) will
+	// not come again verbatim: memoizing it would only churn the memo.
+	if !perMessage(out.Key) {
+		c.mu.Lock()
+		if len(c.exact) >= cacheLimit {
+			clear(c.exact)
+		}
+		c.exact[ek] = out
+		c.mu.Unlock()
 	}
-	c.exact[ek] = out
-	c.mu.Unlock()
 	return out
+}
+
+// perMessage reports whether a normalized key had parts that change from
+// message to message.
+func perMessage(key string) bool {
+	for i := strings.IndexByte(key, '<'); i >= 0; {
+		rest := key[i:]
+		for _, ph := range [...]string{phID, phHex, phTime, phAddr, phNum} {
+			if strings.HasPrefix(rest, ph) {
+				return true
+			}
+		}
+		j := strings.IndexByte(rest[1:], '<')
+		if j < 0 {
+			return false
+		}
+		i += j + 1
+	}
+	return false
 }
 
 // classify does the work of ClassifyFor behind the verbatim memo.

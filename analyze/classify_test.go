@@ -368,3 +368,21 @@ func TestClassifyPartsAndVersion(t *testing.T) {
 		t.Error("adding a rule did not change the version")
 	}
 }
+
+// TestPerMessage: only keys with per-message placeholders skip the verbatim
+// memo; a sending IP or a Microsoft server name repeats across messages.
+func TestPerMessage(t *testing.T) {
+	for key, want := range map[string]bool{
+		"451 4.7.650 the mail server [<ip>] has been temporarily rate limited (s775)":          false,
+		"550 5.5.0 requested action not taken: mailbox unavailable. [<msserver> <time> <hex>]": true,
+		"550 5.1.1 <addr>: recipient address rejected: user unknown":                           true,
+		"421 4.7.28 ... <id> - gsmtp":            true,
+		"552 message size exceeds maximum (<n>)": true,
+		"550 5.7.1 <<>> weird < brackets":        false,
+		"":                                       false,
+	} {
+		if got := perMessage(key); got != want {
+			t.Errorf("perMessage(%q) = %v, want %v", key, got, want)
+		}
+	}
+}
