@@ -125,6 +125,17 @@ func runInvestigate(ctx context.Context, app *App, g *globals, o *investigateOpt
 		return &dbError{err}
 	}
 	view.Investigation = inv
+	classifier, err := analyze.NewClassifier()
+	if err != nil {
+		return err
+	}
+	var since time.Time
+	if inv.IncidentStart != nil {
+		since = *inv.IncidentStart
+	}
+	if view.Deferrals, err = analyze.Deferrals(ctx, store, classifier, analyze.DeferralQuery{Provider: analyze.ProviderMicrosoft, Since: since}); err != nil {
+		return &dbError{err}
+	}
 	domain, ips := o.domain, o.ips
 	if bundled && domain == "" {
 		domain, ips = example.Facts.SendingDomain, example.Facts.IPs
