@@ -1,0 +1,125 @@
+package analyze
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRedactAddresses(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"550 5.1.1 <jane@outlook.com>: Recipient address rejected", "550 5.1.1 <***@outlook.com>: Recipient address rejected"},
+		{"554 delivery error: dd This user doesn't have a aol.com account (thomas.chloe@aol.com) [0]", "554 delivery error: dd This user doesn't have a aol.com account (***@aol.com) [0]"},
+		{"RCPT TO:<first.last+tag@sub.example.co.uk>", "RCPT TO:<***@sub.example.co.uk>"},
+		{"unknown user jane@outlook.com.", "unknown user ***@outlook.com."},
+		{"a@b.example and c_d@e.example", "***@b.example and ***@e.example"},
+		{"https://example.com/unsub?u=jane%40outlook.com&x=1", "https://example.com/unsub?***@outlook.com&x=1"},
+		{`"jane doe"@example.com rejected`, `***@example.com rejected`},
+		{"postmaster@[203.0.113.7] said no", "***@[203.0.113.7] said no"},
+		{"josé.garcía@correo.example", "***@correo.example"},
+		{"mailto:dmarc-reports@example.com", "mailto:***@example.com"},
+		{"bounce+jane=outlook.com@esp.example", "***@esp.example"},
+		// Not addresses: nothing on one side of the "@".
+		{"meet @ 10:00", "meet @ 10:00"},
+		{"user@ nothing", "user@ nothing"},
+		{"@example.com", "@example.com"},
+		{"451 4.7.650 The mail server [203.0.113.10] has been temporarily rate limited", "451 4.7.650 The mail server [203.0.113.10] has been temporarily rate limited"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		got := RedactAddresses(tt.in)
+		if got != tt.want {
+			t.Errorf("RedactAddresses(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if HasAddress(got) {
+			t.Errorf("HasAddress(%q) after redaction = true", got)
+		}
+		if again := RedactAddresses(got); again != got {
+			t.Errorf("not idempotent: %q -> %q", got, again)
+		}
+	}
+	if !HasAddress("to jane@outlook.com") || HasAddress("to ***@outlook.com") {
+		t.Error("HasAddress tells redacted and unredacted addresses apart wrongly")
+	}
+}
+
+// TestRedactStrings walks nested values: struct fields, pointers, slices,
+// maps (values and keys) and interfaces.
+func TestRedactStrings(t *testing.T) {
+	type inner struct {
+		Reply string
+		When  time.Time
+	}
+	type outer struct {
+		Name    string
+		Inner   *inner
+		List    []inner
+		ByKey   map[string]string
+		Any     any
+		private string
+	}
+	now := time.Date(2026, 2, 24, 21, 53, 0, 0, time.UTC)
+	v := &outer{
+		Name:    "from a@x.example",
+		Inner:   &inner{Reply: "550 <b@y.example>", When: now},
+		List:    []inner{{Reply: "c@z.example"}},
+		ByKey:   map[string]string{"d@w.example": "e@v.example"},
+		Any:     inner{Reply: "f@u.example"},
+		private: "g@t.example",
+	}
+	RedactStrings(v)
+	all := v.Name + v.Inner.Reply + v.List[0].Reply + v.Any.(inner).Reply
+	for k, val := range v.ByKey {
+		all += k + val
+	}
+	if HasAddress(all) {
+		t.Errorf("an address survived: %q", all)
+	}
+	if !strings.Contains(all, "***@y.example") || !strings.Contains(all, "***@w.example") {
+		t.Errorf("domains lost: %q", all)
+	}
+	if !v.Inner.When.Equal(now) {
+		t.Errorf("time changed: %v", v.Inner.When)
+	}
+	if v.private != "g@t.example" {
+		t.Errorf("unexported field touched: %q", v.private)
+	}
+}
+
+func TestReplyShape(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{
+			"451 4.7.650 The mail server [203.0.113.10] has been temporarily rate limited due to IP reputation. For e-mail delivery information, see https://aka.ms/postmaster (S775) [Name=Protocol Filter Agent][AGT=PFA][MxId=11BE67B0C3F1A2D4] [BL6PEPF0001AB5C.namprd04.prod.outlook.com 2026-02-24T21:53:20.123Z 08DE52A1]",
+			"451 4.7.650 The mail server [<ip>] has been temporarily rate limited due to IP reputation. For e-mail delivery information, see https://aka.ms/postmaster (S775) [Name=Protocol Filter Agent][AGT=PFA][MxId=#] [#.#.prod.outlook.com #-#-#:#:#.# #]",
+		},
+		{"554 delivery error: dd This user doesn't have a aol.com account (thomas.chloe@aol.com) [0] - mta1644.mail.gq1.yahoo.com",
+			"554 delivery error: dd This user doesn't have a aol.com account (<address>) [#] - #.mail.#.yahoo.com"},
+		{"550-5.1.1 The email account that you tried to reach does not exist.", "550-5.1.1 The email account that you tried to reach does not exist."},
+		{"421 4.7.0 [TSS04] Messages from 203.0.113.7 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes",
+			"421 4.7.0 [TSS04] Messages from <ip> temporarily deferred due to unexpected volume or user complaints - <ip>; see https://postmaster.yahooinc.com/error-codes"},
+		{"550 5.7.1 Service unavailable, Client host [2001:db8::7] blocked using Spamhaus", "550 5.7.1 Service unavailable, Client host [<ip>] blocked using Spamhaus"},
+	}
+	for _, tt := range tests {
+		got := ReplyShape(tt.in)
+		if got != tt.want {
+			t.Errorf("ReplyShape(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+		}
+		if again := ReplyShape(got); again != got {
+			t.Errorf("not idempotent: %q -> %q", got, again)
+		}
+	}
+	// Two deferrals that differ only in the IP and the per-message ids are one group.
+	a := ReplyShape("451 4.7.650 The mail server [203.0.113.10] has been temporarily rate limited (S775) [MxId=11BE67B0]")
+	b := ReplyShape("451 4.7.650 The mail server [203.0.113.7] has been temporarily rate limited (S775) [MxId=22CF1234]")
+	if a != b {
+		t.Errorf("%q != %q", a, b)
+	}
+	// Server names differ per message, whatever their case.
+	if x, y := ReplyShape("[VE1EUR07FT105.eop-EUR07.prod.protection.outlook.com]"), ReplyShape("[BY2NAM08FT490.eop-nam08.prod.protection.outlook.com]"); x != y {
+		t.Errorf("%q != %q", x, y)
+	}
+	// Different provider codes stay apart.
+	if ReplyShape("451 4.7.650 limited (S775)") == ReplyShape("451 4.7.650 limited (S3150)") {
+		t.Error("S775 and S3150 were merged")
+	}
+}
