@@ -285,11 +285,17 @@ func sortTimeline(ev []TimelineEvent) []TimelineEvent {
 		TimelineRecovered, TimelineLastDeferral, TimelineStillDeferring, TimelineDataEnd} {
 		rank[k] = i
 	}
+	// By minute, as the timeline is read, then in the order things happen:
+	// the peak hour starting at 21:00 follows a first deferral at 21:00:05.
 	sort.SliceStable(ev, func(i, j int) bool {
-		if !ev[i].Time.Equal(ev[j].Time) {
-			return ev[i].Time.Before(ev[j].Time)
+		a, b := ev[i].Time.Truncate(time.Minute), ev[j].Time.Truncate(time.Minute)
+		if !a.Equal(b) {
+			return a.Before(b)
 		}
-		return rank[ev[i].Kind] < rank[ev[j].Kind]
+		if rank[ev[i].Kind] != rank[ev[j].Kind] {
+			return rank[ev[i].Kind] < rank[ev[j].Kind]
+		}
+		return ev[i].Time.Before(ev[j].Time)
 	})
 	if ev == nil {
 		ev = []TimelineEvent{}

@@ -15,13 +15,19 @@ import (
 // written as inline SVG by the HTML template, so the report needs no script
 // and no network, and every label passes through html/template's escaping.
 
-// Colours of the charts. chartFrame outlines every plot area and is used
-// for nothing else, so a screenshot test can find the plots.
+// ChartFrameColor outlines every plot area of the HTML report's charts and
+// is used for nothing else, so a screenshot test can find the plots.
+const ChartFrameColor = "#1b2a41"
+
+// DeferredColor draws deferrals in the charts; no IP has it.
+const DeferredColor = "#d62728"
+
+// Colours of the charts.
 const (
-	chartFrame    = "#1b2a41"
+	chartFrame    = ChartFrameColor
 	chartGrid     = "#e3e6ea"
 	chartAxisText = "#4a5260"
-	colorDeferred = "#d62728"
+	colorDeferred = DeferredColor
 	colorBurst    = "#6a3d9a"
 	colorRecover  = "#2a9d4b"
 	colorHorizon  = "#7a7f87"
