@@ -3,6 +3,7 @@ package analyze
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -203,8 +204,12 @@ func incidentBursts(inv *Investigation) []Spike {
 func timeline(inv *Investigation, bursts []Spike, outs []ingest.MinuteOutcomes, inc *Incident, opts IncidentOptions) []TimelineEvent {
 	prov := providerName(inv.Provider)
 	var ev []TimelineEvent
+	what := "Burst"
+	if inv.IncidentStart == nil {
+		what = "Busiest minute"
+	}
 	for _, b := range bursts {
-		text := fmt.Sprintf("Burst: %d sends to %s in one minute", b.Sends, prov)
+		text := fmt.Sprintf("%s: %d sends to %s in one minute", what, b.Sends, prov)
 		if b.Peak60s > b.Sends {
 			text += fmt.Sprintf(" (%d in the busiest 60 s)", b.Peak60s)
 		}
@@ -378,6 +383,9 @@ func minuteWindows(inv *Investigation, bursts []Spike, outs []ingest.MinuteOutco
 	if len(bursts) > 0 {
 		b := bursts[0]
 		s := span{title: "Around the burst", from: b.Start.Add(-opts.Before), to: b.Start.Add(opts.Before)}
+		if inv.IncidentStart == nil {
+			s.title = "Around the busiest minute"
+		}
 		for _, x := range bursts {
 			s.to = maxTime(s.to, x.Start.Add(opts.Before))
 			s.markers = append(s.markers, ChartMarker{Time: x.Start, Kind: TimelineBurst, Label: fmt.Sprintf("burst %d/min", x.Sends)})
@@ -461,7 +469,13 @@ func replyGroups(rows []ingest.ReplyGroupCount, top int) ([]ReplyGroup, int) {
 		g.Deferred += r.Deferred
 		g.Bounced += r.Bounced
 		g.First, g.Last = minTime(g.First, r.First), maxTime(g.Last, r.Last)
-		g.IPs = append(g.IPs, ReplyIP{IP: ipOr(r.IP), Deferred: r.Deferred, Bounced: r.Bounced})
+		ip := ipOr(r.IP)
+		if i := slices.IndexFunc(g.IPs, func(x ReplyIP) bool { return x.IP == ip }); i >= 0 {
+			g.IPs[i].Deferred += r.Deferred
+			g.IPs[i].Bounced += r.Bounced
+		} else {
+			g.IPs = append(g.IPs, ReplyIP{IP: ip, Deferred: r.Deferred, Bounced: r.Bounced})
+		}
 	}
 	out := make([]ReplyGroup, 0, len(order))
 	for _, k := range order {

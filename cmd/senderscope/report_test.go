@@ -315,3 +315,32 @@ func TestReportErrors(t *testing.T) {
 		t.Errorf("--format pdf: exit %d, want %d", code, exitUsage)
 	}
 }
+
+// TestReportNoIncident: with nothing deferred the report still tells what
+// the data holds and charts the busiest minute.
+func TestReportNoIncident(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("created_at,email,status,response,ip\n")
+	start := time.Date(2026, 2, 20, 9, 0, 0, 0, time.UTC)
+	for i := 0; i < 300; i++ {
+		ts := start.Add(time.Duration(i) * 47 * time.Second)
+		fmt.Fprintf(&b, "%s,user%d@hotmail.com,delivered,250 2.6.0 Queued mail for delivery,203.0.113.%d\n", ts.Format("2006-01-02 15:04:05-07"), i, 7+i%2*3)
+	}
+	csvPath := filepath.Join(dir, "ok.csv")
+	if err := os.WriteFile(csvPath, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "ok.db")
+	runCmd(t, "--db", db, "ingest", csvPath)
+	md, _ := runCmd(t, "--db", db, "report", "--offline")
+	for _, want := range []string{"## Delivery report: no deferrals from Microsoft", "No deferrals or blocks from Microsoft in the data.", "| burst |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	page, _ := runCmd(t, "--db", db, "report", "--offline", "--format", "html")
+	if n := strings.Count(page, "<svg "); n != 2 {
+		t.Errorf("%d charts, want the busiest minute and the hourly rate", n)
+	}
+}
