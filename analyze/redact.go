@@ -8,13 +8,15 @@ import (
 )
 
 // RedactedLocal is what a redacted address shows instead of its local part.
-const RedactedLocal = "***"
+// Being no valid local part itself, it is never redacted again.
+const RedactedLocal = "[redacted]"
 
 // RedactAddresses replaces the local part of every e-mail address in s with
 // RedactedLocal and keeps the domain: "550 5.1.1 <jane@outlook.com>: Recipient
-// address rejected" becomes "550 5.1.1 <***@outlook.com>: ...". The domain
-// says which provider refused; the local part names a person. It errs on the
-// side of hiding: anything shaped like local@domain is treated as an address,
+// address rejected" becomes "550 5.1.1 <[redacted]@outlook.com>: ...", so text
+// meant for a vendor's form or a report carries no customer address while
+// the evidence (which provider refused what) stays. It errs on the side of
+// hiding: anything shaped like local@domain is treated as an address,
 // URL-encoded ("jane%40outlook.com") and quoted ("\"jane doe\"@x") forms too.
 func RedactAddresses(s string) string {
 	return replaceAddresses(s, func(_, domain string) string { return RedactedLocal + "@" + domain })

@@ -17,7 +17,7 @@ type IncidentView struct {
 	Title       string            `json:"title"`
 	Database    string            `json:"database"`
 	GeneratedAt time.Time         `json:"generated_at"`
-	Redacted    bool              `json:"redacted"` // recipient addresses replaced by ***@domain
+	Redacted    bool              `json:"redacted"` // recipient addresses replaced by [redacted]@domain
 	Incident    *analyze.Incident `json:"incident"`
 }
 
@@ -57,7 +57,7 @@ func reportByline(v *IncidentView) string {
 	}
 	s += "); sources: " + v.Source + "."
 	if v.Redacted {
-		s += " Recipient addresses are redacted (***@domain)."
+		s += " Recipient addresses are redacted ([redacted]@domain)."
 	}
 	return s
 }

@@ -43,7 +43,7 @@ charts as inline SVG (sends per minute per IP around the burst and the first
 deferrals with the deferrals overlaid; deferral rate by hour per IP), no script.
 
 Recipient addresses are redacted everywhere, inside reply texts too
-("<jane@outlook.com>" becomes "<***@outlook.com>"); --no-redact keeps them.`,
+("<jane@outlook.com>" becomes "<[redacted]@outlook.com>"); --no-redact keeps them.`,
 		Example: `  senderscope report > incident.md
   senderscope report --format html --out incident.html --domain example.com --ip 203.0.113.7
   senderscope report --db senderscope-example.db --format json --offline`,
