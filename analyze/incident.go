@@ -14,7 +14,6 @@ import (
 // IncidentSource is what the incident report reads beyond an investigation.
 type IncidentSource interface {
 	Outcomes(ctx context.Context, provider string, from, to time.Time) ([]ingest.MinuteOutcomes, error)
-	ReplyGroupCounts(ctx context.Context, q ingest.ReplyCountQuery) ([]ingest.ReplyGroupCount, error)
 }
 
 // IncidentOptions shape the incident report's timeline, charts and reply groups.
@@ -22,7 +21,6 @@ type IncidentOptions struct {
 	RetryHorizon time.Duration // how long the sender retries a deferred message (default 72h)
 	Before       time.Duration // minutes charted before a burst or the first deferral (default 30m)
 	After        time.Duration // and after the first deferral (default 60m)
-	TopReplies   int           // reply groups to keep (default 12)
 }
 
 // TimelineKind says what a timeline entry marks.
@@ -90,17 +88,24 @@ type ReplyIP struct {
 	Bounced  int64  `json:"bounced"`
 }
 
-// ReplyGroup is the deferrals and bounces from one provider with one code,
-// classification and normalized reply.
+// ReplyGroup is the deferrals and bounces from one provider with one
+// classification and normalized reply, over every sending IP.
 type ReplyGroup struct {
-	Provider     string    `json:"provider"`
+	Provider     string    `json:"provider"` // recipient provider
+	Reason       Reason    `json:"reason"`
+	Temporary    bool      `json:"temporary"`
+	Scope        Scope     `json:"scope"`
 	SMTPCode     int       `json:"smtp_code,omitempty"`
 	EnhancedCode string    `json:"enhanced_code,omitempty"`
-	Reason       string    `json:"reason,omitempty"` // the stored classification; empty until replies are classified
-	Key          string    `json:"key"`              // the normalized reply
-	Sample       string    `json:"sample"`           // one reply of the group, verbatim
+	RuleID       string    `json:"rule_id"`
+	Key          string    `json:"key"`    // the normalized reply
+	Sample       string    `json:"sample"` // one reply of the group, verbatim
+	Meaning      string    `json:"meaning"`
+	Action       string    `json:"action"`
+	Links        []string  `json:"links"`
 	Deferred     int64     `json:"deferred"`
 	Bounced      int64     `json:"bounced"`
+	Recipients   int64     `json:"recipients"` // distinct, summed over IPs
 	First        time.Time `json:"first"`
 	Last         time.Time `json:"last"`
 	IPs          []ReplyIP `json:"ips"`
@@ -116,19 +121,20 @@ type Incident struct {
 	RecoveredAt  *time.Time     `json:"recovered_at,omitempty"`
 	RetryHorizon string         `json:"retry_horizon"`
 	Windows      []MinuteWindow `json:"minute_windows"`
-	// ReplyGroups are the largest groups of deferrals and bounces since the
-	// day before the incident (the whole data when there is none).
+	// ReplyGroups are the largest groups of classified deferrals and
+	// bounces since RepliesSince (see AddReplies).
 	ReplyGroups      []ReplyGroup `json:"reply_groups"`
 	ReplyGroupsTotal int          `json:"reply_groups_total"`
 	RepliesSince     *time.Time   `json:"replies_since,omitempty"`
+	ReplyRules       string       `json:"reply_rules,omitempty"` // the classifier's rules version
 }
 
 // stillDeferringWithin: a last deferral this close to the end of the data
 // means the deferrals had not stopped when the data was taken.
 const stillDeferringWithin = time.Hour
 
-// BuildIncident adds the timeline, the minute charts' data and the grouped
-// replies to an investigation.
+// BuildIncident adds the timeline and the minute charts' data to an
+// investigation; AddReplies adds the classified replies.
 func BuildIncident(ctx context.Context, src IncidentSource, inv *Investigation, opts IncidentOptions) (*Incident, error) {
 	if opts.RetryHorizon == 0 {
 		opts.RetryHorizon = 72 * time.Hour
@@ -138,9 +144,6 @@ func BuildIncident(ctx context.Context, src IncidentSource, inv *Investigation, 
 	}
 	if opts.After == 0 {
 		opts.After = time.Hour
-	}
-	if opts.TopReplies == 0 {
-		opts.TopReplies = 12
 	}
 	out := &Incident{Timeline: []TimelineEvent{}, Windows: []MinuteWindow{}, ReplyGroups: []ReplyGroup{}, RetryHorizon: FormatLag(opts.RetryHorizon)}
 	bursts := incidentBursts(inv)
@@ -162,17 +165,23 @@ func BuildIncident(ctx context.Context, src IncidentSource, inv *Investigation, 
 	}
 	out.Timeline = timeline(inv, bursts, outs, out, opts)
 	out.Windows = minuteWindows(inv, bursts, outs, opts)
-	q := ingest.ReplyCountQuery{Regroup: ReplyShape}
-	if inv.IncidentStart != nil {
-		q.From = inv.IncidentStart.Add(-24 * time.Hour)
-		out.RepliesSince = &q.From
-	}
-	rows, err := src.ReplyGroupCounts(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	out.ReplyGroups, out.ReplyGroupsTotal = replyGroups(rows, opts.TopReplies)
 	return out, nil
+}
+
+// RepliesSince is where the incident report starts counting replies: the
+// day before the incident, or the whole data when there is none.
+func RepliesSince(inv *Investigation) time.Time {
+	if inv.IncidentStart == nil {
+		return time.Time{}
+	}
+	return inv.IncidentStart.Add(-24 * time.Hour)
+}
+
+// AddReplies keeps the top largest groups of a deferral report, each folded
+// over the sending IPs (the report counts IPs per group, not a row each).
+func (inc *Incident) AddReplies(rep *DeferralReport, top int) {
+	inc.RepliesSince, inc.ReplyRules = rep.Since, rep.Rules
+	inc.ReplyGroups, inc.ReplyGroupsTotal = foldReplies(rep.Groups, top)
 }
 
 // incidentBursts are the bursts that came before the first deferrals (one
@@ -449,25 +458,30 @@ func minuteWindows(inv *Investigation, bursts []Spike, outs []ingest.MinuteOutco
 	return ws
 }
 
-// replyGroups folds per-IP counts into groups, largest first, and keeps top.
-func replyGroups(rows []ingest.ReplyGroupCount, top int) ([]ReplyGroup, int) {
+// foldReplies folds per-IP groups into one per provider, classification
+// and normalized reply, largest first, and keeps top.
+func foldReplies(rows []DeferralGroup, top int) ([]ReplyGroup, int) {
 	type key struct {
-		provider, key, enhanced, reason string
-		code                            int
+		provider, key, enhanced, rule string
+		reason                        Reason
+		code                          int
 	}
 	by := map[key]*ReplyGroup{}
 	var order []key
 	for _, r := range rows {
-		k := key{r.Provider, r.Key, r.EnhancedCode, r.Reason, r.SMTPCode}
+		k := key{r.Provider, r.Key, r.EnhancedCode, r.RuleID, r.Reason, r.Code}
 		g := by[k]
 		if g == nil {
-			g = &ReplyGroup{Provider: r.Provider, SMTPCode: r.SMTPCode, EnhancedCode: r.EnhancedCode, Reason: r.Reason, Key: r.Key,
-				Sample: r.Sample, First: r.First, Last: r.Last}
+			links := append([]string{}, r.Links...)
+			g = &ReplyGroup{Provider: r.Provider, Reason: r.Reason, Temporary: r.Temporary, Scope: r.Scope, SMTPCode: r.Code,
+				EnhancedCode: r.EnhancedCode, RuleID: r.RuleID, Key: r.Key, Sample: r.Sample, Meaning: r.Meaning, Action: r.Action,
+				Links: links, First: r.First, Last: r.Last}
 			by[k] = g
 			order = append(order, k)
 		}
 		g.Deferred += r.Deferred
 		g.Bounced += r.Bounced
+		g.Recipients += r.Recipients
 		g.First, g.Last = minTime(g.First, r.First), maxTime(g.Last, r.Last)
 		ip := ipOr(r.IP)
 		if i := slices.IndexFunc(g.IPs, func(x ReplyIP) bool { return x.IP == ip }); i >= 0 {

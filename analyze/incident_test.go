@@ -8,11 +8,9 @@ import (
 	"github.com/senderscope/senderscope/ingest"
 )
 
-// fakeIncident serves fixed outcomes and reply counts.
+// fakeIncident serves fixed outcomes.
 type fakeIncident struct {
-	outs    []ingest.MinuteOutcomes
-	replies []ingest.ReplyGroupCount
-	query   ingest.ReplyCountQuery
+	outs []ingest.MinuteOutcomes
 }
 
 func (f *fakeIncident) Outcomes(_ context.Context, _ string, from, _ time.Time) ([]ingest.MinuteOutcomes, error) {
@@ -21,18 +19,6 @@ func (f *fakeIncident) Outcomes(_ context.Context, _ string, from, _ time.Time) 
 		if o.Minute*60 >= from.Unix() {
 			out = append(out, o)
 		}
-	}
-	return out, nil
-}
-
-func (f *fakeIncident) ReplyGroupCounts(_ context.Context, q ingest.ReplyCountQuery) ([]ingest.ReplyGroupCount, error) {
-	f.query = q
-	var out []ingest.ReplyGroupCount
-	for _, r := range f.replies {
-		if q.Regroup != nil {
-			r.Key = q.Regroup(r.Key)
-		}
-		out = append(out, r)
 	}
 	return out, nil
 }
@@ -158,38 +144,45 @@ func TestBuildIncidentRecovery(t *testing.T) {
 	}
 }
 
-func TestBuildIncidentReplyGroups(t *testing.T) {
-	first := time.Date(2026, 2, 24, 22, 0, 0, 0, time.UTC)
-	t0 := first.Add(time.Minute)
-	mk := func(key, ip string, deferred, bounced int64) ingest.ReplyGroupCount {
-		return ingest.ReplyGroupCount{Key: key, SMTPCode: 451, EnhancedCode: "4.7.650", Sample: key, Provider: "microsoft", IP: ip,
-			Deferred: deferred, Bounced: bounced, First: t0, Last: t0}
-	}
-	src := &fakeIncident{replies: []ingest.ReplyGroupCount{
-		mk("451 4.7.650 The mail server [203.0.113.7] has been temporarily rate limited (S775) [MxId=11B4D5615725ED91]", "203.0.113.7", 5, 0),
-		mk("451 4.7.650 The mail server [203.0.113.10] has been temporarily rate limited (S775) [MxId=11BE67B0BE727E5C]", "203.0.113.10", 7, 1),
-		mk("451 4.7.650 The mail server [203.0.113.7] has been temporarily rate limited (S775) [MxId=11BEBBBBEEDACCC2]", "203.0.113.7", 3, 0),
-		{Key: "550 5.1.1 <jane@outlook.com>: Recipient address rejected", SMTPCode: 550, EnhancedCode: "5.1.1", Provider: "microsoft", IP: "203.0.113.7", Bounced: 2, First: t0, Last: t0},
-		{Key: "550 5.1.1 <joe@outlook.com>: Recipient address rejected", SMTPCode: 550, EnhancedCode: "5.1.1", Reason: "hasmoved", Provider: "microsoft", IP: "203.0.113.7", Bounced: 1, First: t0, Last: t0},
-	}}
-	inc, err := BuildIncident(context.Background(), src, incidentAt(first.Add(-time.Hour), first), IncidentOptions{TopReplies: 2})
+func TestAddReplies(t *testing.T) {
+	t0 := time.Date(2026, 2, 24, 22, 1, 0, 0, time.UTC)
+	c, err := NewClassifier()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if src.query.From.IsZero() || !src.query.From.Equal(first.Add(-24*time.Hour)) {
-		t.Errorf("replies counted from %v, want a day before the incident", src.query.From)
+	// Rows as Deferrals returns them: one per classification, provider, IP
+	// and normalized reply.
+	row := func(reply, ip string, deferred, bounced int64) DeferralGroup {
+		cl := c.Classify(reply)
+		return DeferralGroup{Reason: cl.Reason, Temporary: cl.Temporary, Scope: cl.Scope, Provider: "microsoft", IP: ip,
+			Events: deferred + bounced, Deferred: deferred, Bounced: bounced, Recipients: deferred + bounced, First: t0, Last: t0.Add(time.Duration(deferred) * time.Minute),
+			Code: cl.Code, EnhancedCode: cl.EnhancedCode, RuleID: cl.RuleID, Key: cl.Key, Sample: reply, Meaning: cl.Meaning, Action: cl.Action, Links: cl.Links}
 	}
+	rep := &DeferralReport{Rules: c.Version(), Since: &t0, Groups: []DeferralGroup{
+		row("451 4.7.650 The mail server [203.0.113.10] has been temporarily rate limited due to IP reputation. (S775)", "203.0.113.10", 7, 1),
+		row("451 4.7.650 The mail server [203.0.113.7] has been temporarily rate limited due to IP reputation. (S775)", "203.0.113.7", 5, 0),
+		row("550 5.1.1 <jane@outlook.com>: Recipient address rejected: User unknown", "203.0.113.7", 0, 2),
+		row("550 5.7.1 Unfortunately, messages from [203.0.113.7] weren't sent. (S3150)", "203.0.113.7", 0, 1),
+	}}
+	inc := &Incident{}
+	inc.AddReplies(rep, 2)
 	if inc.ReplyGroupsTotal != 3 {
-		t.Errorf("%d groups, want 3: the 4.7.650s as one, and the 5.1.1s apart by classification", inc.ReplyGroupsTotal)
+		t.Errorf("%d groups, want 3: the two IPs' 4.7.650 as one", inc.ReplyGroupsTotal)
 	}
 	if len(inc.ReplyGroups) != 2 {
-		t.Fatalf("%d groups kept, want TopReplies = 2", len(inc.ReplyGroups))
+		t.Fatalf("%d groups kept, want 2", len(inc.ReplyGroups))
 	}
 	g := inc.ReplyGroups[0]
-	if g.Deferred != 15 || g.Bounced != 1 || len(g.IPs) != 2 || g.IPs[0].IP != "203.0.113.7" || g.IPs[0].Deferred != 8 || g.IPs[1].Deferred != 7 {
-		t.Errorf("4.7.650 group %+v", g)
+	if g.EnhancedCode != "4.7.650" || g.Reason != rep.Groups[0].Reason || g.Action == "" || g.Deferred != 12 || g.Bounced != 1 || g.Recipients != 13 {
+		t.Errorf("first group %+v", g)
 	}
-	if inc.ReplyGroups[1].EnhancedCode != "5.1.1" || inc.ReplyGroups[1].Reason != "" || inc.ReplyGroups[1].Bounced != 2 {
-		t.Errorf("second group %+v", inc.ReplyGroups[1])
+	if len(g.IPs) != 2 || g.IPs[0].IP != "203.0.113.7" || g.IPs[0].Deferred != 5 || g.IPs[1].Deferred != 7 {
+		t.Errorf("per IP %+v, want 203.0.113.7 first", g.IPs)
+	}
+	if !g.Last.Equal(t0.Add(7 * time.Minute)) {
+		t.Errorf("last %v", g.Last)
+	}
+	if inc.ReplyGroups[1].EnhancedCode != "5.1.1" || inc.ReplyRules != c.Version() || !inc.RepliesSince.Equal(t0) {
+		t.Errorf("second group %+v, rules %q, since %v", inc.ReplyGroups[1], inc.ReplyRules, inc.RepliesSince)
 	}
 }

@@ -261,13 +261,15 @@ func dailyRates(rows []analyze.RateRow) []dayRate {
 	return out
 }
 
-// replyClass is what the report says a group is: the stored classification
-// when the replies were classified, else the code.
+// replyClass is the classification: the reason and whether it passes.
 func replyClass(g analyze.ReplyGroup) string {
-	if g.Reason != "" {
-		return g.Reason
+	if g.Reason == "" {
+		return "not classified"
 	}
-	return "not classified"
+	if g.Temporary {
+		return string(g.Reason) + " (temporary)"
+	}
+	return string(g.Reason) + " (permanent)"
 }
 
 func replyCode(g analyze.ReplyGroup) string {
@@ -292,14 +294,14 @@ func replyIPs(g analyze.ReplyGroup) string {
 
 func repliesSection(v *IncidentView) Section {
 	inc := v.Incident
-	s := Section{Title: secTitle(secReplies, "Classified deferrals and bounces"), Header: []string{"provider", "code", "class", "deferred", "bounced", "per IP", "reply (sample)"}, Right: []int{3, 4}}
+	s := Section{Title: secTitle(secReplies, "Classified deferrals and bounces"), Header: []string{"provider", "code", "reason", "deferred", "bounced", "per IP", "reply (sample)", "what to do"}, Right: []int{3, 4}}
+	since := ""
 	if inc.RepliesSince != nil {
-		s.Intro = append(s.Intro, fmt.Sprintf("Deferrals and bounces since %s UTC, grouped by code and normalized reply (ids, IP addresses, recipient addresses and numbers folded).", inc.RepliesSince.Format("2006-01-02 15:04")))
-	} else {
-		s.Intro = append(s.Intro, "Deferrals and bounces, grouped by code and normalized reply (ids, IP addresses, recipient addresses and numbers folded).")
+		since = fmt.Sprintf(" since %s UTC", inc.RepliesSince.Format("2006-01-02 15:04"))
 	}
+	s.Intro = append(s.Intro, fmt.Sprintf("Deferrals and bounces%s, grouped by classification and normalized reply (ids, IP addresses, recipient addresses and times folded); classified with %s, as senderscope classify does.", since, inc.ReplyRules))
 	for _, g := range inc.ReplyGroups {
-		s.Rows = append(s.Rows, []string{g.Provider, replyCode(g), replyClass(g), Int(g.Deferred), Int(g.Bounced), replyIPs(g), clip(oneLine(g.Sample), 200)})
+		s.Rows = append(s.Rows, []string{g.Provider, replyCode(g), replyClass(g), Int(g.Deferred), Int(g.Bounced), replyIPs(g), clip(oneLine(g.Sample), 200), g.Action})
 	}
 	if len(s.Rows) == 0 {
 		s.Header = nil

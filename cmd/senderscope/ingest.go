@@ -212,6 +212,9 @@ func runIngest(ctx context.Context, app *App, g *globals, o *ingestOpts) error {
 	opts.Args = string(argsJSON)
 	opts.Now = app.Now
 	opts.Enrich = enricher()
+	if err := replyHooks(&opts); err != nil {
+		return err
+	}
 	var prog *report.Progress
 	if app.StderrTTY && !o.noProgress {
 		prog = report.NewProgress(app.Stderr)

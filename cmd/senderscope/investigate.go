@@ -109,6 +109,9 @@ func ingestBundled(ctx context.Context, app *App, store *ingest.Store, opts inge
 	opts.Args = `{"inputs":["bundled example incident"]}`
 	opts.Now = app.Now
 	opts.Enrich = enricher()
+	if err := replyHooks(&opts); err != nil {
+		return err
+	}
 	_, err = ingest.Ingest(ctx, store, []ingest.Input{{Name: bundledSource, Reader: pr}}, opts)
 	if err != nil {
 		return &dbError{err}
@@ -130,6 +133,9 @@ func ingestInputs(ctx context.Context, app *App, store *ingest.Store, o *ingestO
 	opts.Args = fmt.Sprintf("%q", o.inputs)
 	opts.Now = app.Now
 	opts.Enrich = enricher()
+	if err := replyHooks(&opts); err != nil {
+		return err
+	}
 	sum, err := ingest.Ingest(ctx, store, inputs, opts)
 	if sum != nil {
 		fmt.Fprintf(app.Stderr, "senderscope: run %d %s: read %s = stored %s + duplicates %s + rejected %s\n", sum.RunID, sum.Status,

@@ -34,8 +34,9 @@ func newReportCmd(app *App, g *globals) *cobra.Command {
 		Long: `Write the incident report of the events in the database: what happened (a timeline of
 the burst, the first deferral per IP, the peak deferral hour, the recovery or the
 last deferral, the retry horizon), which providers and IPs, the spikes with "highest
-since", deferral rates with their bands, the deferrals and bounces grouped by code and
-normalized reply, the DNS findings for --domain (skipped with --offline), the
+since", deferral rates with their bands, the deferrals and bounces classified (as
+classify does, without storing the verdicts) and grouped by normalized reply with
+what to do about each, the DNS findings for --domain (skipped with --offline), the
 recommended per-IP limit and the next steps.
 
 --format html writes one file that opens in any browser with no network: inline CSS,
@@ -60,6 +61,9 @@ Recipient addresses are redacted everywhere, inside reply texts too
 	o.addFlags(f)
 	return cmd
 }
+
+// topReplyGroups is how many groups of deferrals and bounces the report lists.
+const topReplyGroups = 12
 
 // reportFormats are what --format takes; -o markdown or -o json work too.
 var reportFormats = []string{"markdown", "json", "html"}
@@ -109,6 +113,17 @@ func runReport(ctx context.Context, app *App, g *globals, o *reportOpts) error {
 	if view.Incident, err = analyze.BuildIncident(ctx, store, inv, analyze.IncidentOptions{}); err != nil {
 		return &dbError{err}
 	}
+	// The replies are classified with the current rules as classify does,
+	// without writing the verdicts back: a report only reads.
+	classifier, err := analyze.NewClassifier()
+	if err != nil {
+		return err
+	}
+	deferrals, err := analyze.Deferrals(ctx, store, classifier, analyze.DeferralQuery{Since: analyze.RepliesSince(inv)})
+	if err != nil {
+		return &dbError{err}
+	}
+	view.Incident.AddReplies(deferrals, topReplyGroups)
 	view.Title = report.IncidentTitle(inv)
 	view.Source = sourceNames(ov.Runs, bundled)
 	if !o.noRedact {
