@@ -46,7 +46,7 @@ func IncidentDoc(v *IncidentView) Doc {
 	d.Lead = append(d.Lead, reportByline(v))
 	d.Lead = append(d.Lead, summaryLines(v)...)
 	d.Sections = append(d.Sections, timelineSection(v), providersSection(v), ipsSection(v), spikesSection(v),
-		ratesSection(v), repliesSection(v), dnsSection(v), limitSection(v), nextSection(v))
+		ratesSection(v), replyGroupsSection(v), dnsSection(v), limitSection(v), nextSection(v))
 	return d
 }
 
@@ -292,7 +292,7 @@ func replyIPs(g analyze.ReplyGroup) string {
 	return strings.Join(parts, "; ")
 }
 
-func repliesSection(v *IncidentView) Section {
+func replyGroupsSection(v *IncidentView) Section {
 	inc := v.Incident
 	s := Section{Title: secTitle(secReplies, "Classified deferrals and bounces"), Header: []string{"provider", "code", "reason", "deferred", "bounced", "per IP", "reply (sample)", "what to do"}, Right: []int{3, 4}}
 	since := ""

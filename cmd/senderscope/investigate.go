@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/senderscope/senderscope/analyze"
 	"github.com/senderscope/senderscope/ingest"
 	"github.com/senderscope/senderscope/ingest/example"
 	"github.com/senderscope/senderscope/report"
@@ -89,6 +91,17 @@ func runInvestigate(ctx context.Context, app *App, g *globals, o *investigateOpt
 			return &inputError{fmt.Errorf("investigate: %w", err)}
 		}
 		return err
+	}
+	classifier, err := analyze.NewClassifier()
+	if err != nil {
+		return err
+	}
+	var since time.Time
+	if inv := view.Investigation; inv.IncidentStart != nil {
+		since = *inv.IncidentStart
+	}
+	if view.Deferrals, err = analyze.Deferrals(ctx, store, classifier, analyze.DeferralQuery{Provider: analyze.ProviderMicrosoft, Since: since}); err != nil {
+		return &dbError{err}
 	}
 	return p.Print(report.InvestigationDoc(view, app.StdoutTTY))
 }
