@@ -47,11 +47,16 @@ type htmlCard struct {
 type htmlCell struct {
 	Text  string
 	Right bool
-	Short bool // never wrapped: times, IPs, codes
+	Short bool     // never wrapped: times, IPs, codes
+	Lines []string // a list cell, one item a line
 }
 
 func cell(text string, right bool) htmlCell {
 	return htmlCell{Text: text, Right: right, Short: len(text) <= 24}
+}
+
+func listCell(text string) htmlCell {
+	return htmlCell{Text: text, Short: true, Lines: strings.Split(text, "; ")}
 }
 
 type htmlSection struct {
@@ -129,7 +134,11 @@ func incidentPage(v *IncidentView) htmlPage {
 		for _, r := range s.Rows {
 			row := make([]htmlCell, len(r))
 			for j, c := range r {
-				row[j] = cell(c, contains(s.Right, j))
+				if contains(s.Lists, j) {
+					row[j] = listCell(c)
+				} else {
+					row[j] = cell(c, contains(s.Right, j))
+				}
 			}
 			hs.Rows = append(hs.Rows, row)
 		}

@@ -294,7 +294,7 @@ func replyIPs(g analyze.ReplyGroup) string {
 
 func replyGroupsSection(v *IncidentView) Section {
 	inc := v.Incident
-	s := Section{Title: secTitle(secReplies, "Classified deferrals and bounces"), Header: []string{"provider", "code", "reason", "deferred", "bounced", "per IP", "reply (sample)", "what to do"}, Right: []int{3, 4}}
+	s := Section{Title: secTitle(secReplies, "Classified deferrals and bounces"), Header: []string{"provider", "code", "reason", "deferred", "bounced", "per IP", "reply (sample)", "what to do"}, Right: []int{3, 4}, Lists: []int{5}}
 	since := ""
 	if inc.RepliesSince != nil {
 		since = fmt.Sprintf(" since %s UTC", inc.RepliesSince.Format("2006-01-02 15:04"))
