@@ -44,7 +44,7 @@ the escalation to the mailbox provider.`,
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitCodesHelp + "\n")
 	root.AddCommand(newIngestCmd(app, g), newSummaryCmd(app, g), newSpikesCmd(app, g), newOnsetCmd(app, g),
 		newRatesCmd(app, g), newSimulateCmd(app, g), newCheckCmd(app, g), newExampleCmd(app, g), newInvestigateCmd(app, g),
-		newTicketCmd(app, g), newClassifyCmd(app, g))
+		newTicketCmd(app, g), newClassifyCmd(app, g), newReportCmd(app, g))
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
 	}
