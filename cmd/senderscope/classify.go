@@ -16,10 +16,11 @@ import (
 )
 
 type classifyOpts struct {
-	input   string // FILE or -; "" means the database
-	rules   string
-	rng     rangeFlags
-	refresh bool
+	input    string // FILE or -; "" means the database
+	rules    string
+	rng      rangeFlags
+	refresh  bool
+	noRedact bool
 }
 
 // replyHooks makes ingest group replies by their normalized text and
@@ -78,6 +79,7 @@ before the built-in rules; one with a built-in's rule_id replaces it.`,
 	f.StringVar(&o.rules, "rules", "", "extra rules file (TSV, same columns as the built-in rules)")
 	// Database mode only: FILE replies carry no time or recipient.
 	o.rng.add(f, "all")
+	f.BoolVar(&o.noRedact, "no-redact", false, "database mode: show recipient addresses in the sample replies (redacted by default)")
 	f.BoolVar(&o.refresh, "refresh", false, "database mode: store the current rules' verdicts for every reply classified with other rules")
 	return cmd
 }
@@ -113,6 +115,9 @@ func runClassify(ctx context.Context, app *App, g *globals, o *classifyOpts) err
 	rep, err := analyze.Deferrals(ctx, store, c, q)
 	if err != nil {
 		return &dbError{err}
+	}
+	if !o.noRedact {
+		analyze.RedactStrings(rep)
 	}
 	return p.Print(report.DeferralsDoc(rep))
 }

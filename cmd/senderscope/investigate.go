@@ -22,6 +22,7 @@ const bundledSource = "bundled example incident"
 type investigateOpts struct {
 	ingest ingestOpts
 	evidenceOpts
+	noRedact bool
 }
 
 func newInvestigateCmd(app *App, g *globals) *cobra.Command {
@@ -51,6 +52,7 @@ or $SENDERSCOPE_DB says otherwise.`,
 	f.StringSliceVar(&o.ingest.statuses, "status", nil, "map status words to event types: word=type,...")
 	f.StringVar(&o.ingest.tz, "tz", "UTC", "time zone of timestamps that carry none")
 	o.addFlags(f)
+	f.BoolVar(&o.noRedact, "no-redact", false, "show recipient addresses in quoted replies (redacted by default)")
 	return cmd
 }
 
@@ -102,6 +104,10 @@ func runInvestigate(ctx context.Context, app *App, g *globals, o *investigateOpt
 	}
 	if view.Deferrals, err = analyze.Deferrals(ctx, store, classifier, analyze.DeferralQuery{Provider: analyze.ProviderMicrosoft, Since: since}); err != nil {
 		return &dbError{err}
+	}
+	if !o.noRedact {
+		// The story is pasted into chats and tickets: replies quote recipients.
+		analyze.RedactStrings(view)
 	}
 	return p.Print(report.InvestigationDoc(view, app.StdoutTTY))
 }
