@@ -48,7 +48,10 @@ type Registry struct {
 // NewRegistry returns every built-in format, most specific first: the
 // catch-all CSV reader comes last.
 func NewRegistry() *Registry {
-	return &Registry{formats: []Format{sendGridFormat{}, csvExportFormat{}}}
+	return &Registry{formats: []Format{
+		sendGridFormat{}, sparkPostFormat{}, mandrillFormat{}, sesFormat{}, mailgunFormat{}, postmarkFormat{}, brevoFormat{},
+		csvExportFormat{},
+	}}
 }
 
 // Names lists the formats for --help and errors.

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -155,109 +154,4 @@ func firstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
-}
-
-func jsonErr(err error) string {
-	if se, ok := err.(*json.SyntaxError); ok {
-		return fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)
-	}
-	return err.Error()
-}
-
-// recordParser turns one JSON record into zero or more events, or says why not.
-type recordParser func(raw []byte) ([]Event, string)
-
-// parseJSONRecords streams JSON input in either shape ESP webhooks come in: a
-// top-level array (one POST body, numbered by record) or one JSON value per
-// line (an archive, numbered by line). A line holding an array is a POST body
-// and each of its elements is a record.
-func parseJSONRecords(ctx context.Context, r io.Reader, opts *ParseOptions, sink Sink, parse recordParser) error {
-	br := bufio.NewReaderSize(r, 256<<10)
-	first, err := peekNonSpace(br)
-	if err != nil {
-		return err
-	}
-	emit := func(line int64, raw []byte) {
-		evs, reason := parse(raw)
-		if reason != "" {
-			sink.Reject(line, string(raw), reason)
-			return
-		}
-		for i := range evs {
-			evs[i].Line = line
-			sink.Event(&evs[i])
-		}
-	}
-	if first == '[' {
-		dec := json.NewDecoder(br)
-		if _, err := dec.Token(); err != nil {
-			return fmt.Errorf("%s: %s", opts.Source, jsonErr(err))
-		}
-		for n := int64(1); dec.More(); n++ {
-			if n&1023 == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				// The array is broken from here on: keep what is left as one reject.
-				rest, _ := io.ReadAll(io.MultiReader(dec.Buffered(), br))
-				sink.Reject(n, clip(string(rest), 1<<20), fmt.Sprintf("record %d: %s; the rest of the array could not be read", n, jsonErr(err)))
-				return nil
-			}
-			emit(n, raw)
-		}
-		return nil
-	}
-	var line int64
-	for {
-		if line&1023 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		b, err := br.ReadBytes('\n')
-		if len(b) > 0 {
-			line++
-			t := bytes.TrimSpace(b)
-			switch {
-			case len(t) == 0:
-			case t[0] == '[':
-				var arr []json.RawMessage
-				if uerr := json.Unmarshal(t, &arr); uerr != nil {
-					sink.Reject(line, string(t), jsonErr(uerr))
-				} else {
-					for _, raw := range arr {
-						emit(line, raw)
-					}
-				}
-			default:
-				emit(line, t)
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", opts.Source, err)
-		}
-	}
-}
-
-func peekNonSpace(br *bufio.Reader) (byte, error) {
-	for i := 1; ; i++ {
-		b, err := br.Peek(i)
-		if len(b) < i {
-			if err == io.EOF {
-				return 0, nil
-			}
-			return 0, err
-		}
-		c := b[i-1]
-		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
-			if c == 0xef && i == 1 { // UTF-8 byte order mark
-				br.Discard(3)
-				i = 0
-				continue
-			}
-			return c, nil
-		}
-	}
 }

@@ -41,6 +41,18 @@ Formats (detected from the content, or chosen with --format):
             source_ip, outgoing_ip), message_id (message_id, msg_id, smtp_id), attempt,
             id, class (stream, category, kind). --map overrides.
   sendgrid  SendGrid Event Webhook JSON: a POST body (array) or one event per line.
+  ses       Amazon SES events: event publishing (Firehose lines), SNS envelopes, SQS
+            messages holding them, EventBridge events, legacy notificationType records.
+  mailgun   Mailgun Events API pages ({"items": [...]}) and webhook bodies ("event-data").
+  postmark  Postmark webhooks (RecordType Delivery, Bounce, SpamComplaint...).
+  sparkpost SparkPost webhook batches ([{"msys": {...}}]).
+  mandrill  Mandrill webhooks: the mandrill_events JSON, or the form-encoded POST body.
+  brevo     Brevo transactional webhooks (times from ts_epoch).
+
+JSON inputs may be one array, one value per line, or pretty-printed. Soft bounces
+(SES Transient, Postmark Transient/SoftBounce, Mandrill and Brevo soft_bounce) are
+stored as deferred, Mailgun failed events by their severity; the ESP's own word is
+kept as original_type.
 
 Nothing is lost: every record is stored, skipped as a duplicate of one already
 stored, or kept in the rejects table with its line and reason, and
