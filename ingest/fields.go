@@ -47,25 +47,27 @@ func leadingEnhanced(s string) (string, bool) {
 	return c, validEnhanced(c)
 }
 
+// validEnhanced checks class.subject.detail: class 2, 4 or 5, then two
+// numbers of one to three digits.
 func validEnhanced(c string) bool {
-	parts := strings.Split(c, ".")
-	if len(parts) != 3 || len(c) < 5 {
+	if len(c) < 5 || (c[0] != '2' && c[0] != '4' && c[0] != '5') || c[1] != '.' {
 		return false
 	}
-	if parts[0] != "2" && parts[0] != "4" && parts[0] != "5" {
-		return false
-	}
-	for _, p := range parts[1:] {
-		if len(p) == 0 || len(p) > 3 {
-			return false
-		}
-		for i := 0; i < len(p); i++ {
-			if !isDigit(p[i]) {
+	parts, n := 0, 0
+	for i := 2; i < len(c); i++ {
+		switch {
+		case isDigit(c[i]):
+			n++
+			if n > 3 {
 				return false
 			}
+		case c[i] == '.' && n > 0 && parts == 0:
+			parts, n = 1, 0
+		default:
+			return false
 		}
 	}
-	return true
+	return parts == 1 && n > 0
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -74,6 +76,10 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // brackets, and returns its canonical text.
 func normalizeIP(s string) (string, bool) {
 	s = strings.TrimSpace(s)
+	// A bare address is the common case; ParseAddrPort's error for it allocates.
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().String(), true
+	}
 	if ap, err := netip.ParseAddrPort(s); err == nil {
 		return ap.Addr().Unmap().String(), true
 	}

@@ -64,11 +64,22 @@ func parseJSONShaped(ctx context.Context, r io.Reader, opts *ParseOptions, sink 
 		wrapperCues = append(wrapperCues, []byte(strconv.Quote(w)))
 	}
 	var line int64
+	var long []byte
 	for {
 		if line&1023 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		b, err := br.ReadBytes('\n')
+		// ReadSlice does not copy: records are decoded before the next read,
+		// and whatever is kept of them is copied out.
+		b, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long = append(long[:0], b...)
+			for err == bufio.ErrBufferFull {
+				b, err = br.ReadSlice('\n')
+				long = append(long, b...)
+			}
+			b = long
+		}
 		if len(b) > 0 {
 			line++
 			t := bytes.TrimSpace(b)
