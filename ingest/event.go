@@ -105,6 +105,7 @@ type Event struct {
 	SMTPCode     int    // 0 when unknown
 	EnhancedCode string // RFC 3463 x.y.z, empty when unknown
 	Reply        string // the receiving server's reply text (or the ESP's own words)
+	GroupKey     string // the normalized reply, set by Options.Normalize for replies that are not 2xx
 	MessageID    string
 	Attempt      int    // 0 when unknown
 	Class        string // mail stream or class (transactional, newsletter...) when the source has one
@@ -132,8 +133,8 @@ func SplitAddress(s string) (addr, domain string, ok bool) {
 	if at <= 0 || at == len(s)-1 {
 		return "", "", false
 	}
-	addr = strings.ToLower(s)
-	domain = strings.TrimSuffix(addr[at+1:], ".")
+	addr = strings.TrimSuffix(strings.ToLower(s), ".")
+	domain = addr[at+1:]
 	if domain == "" || strings.ContainsAny(domain, " \t@<>,;") {
 		return "", "", false
 	}

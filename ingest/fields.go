@@ -72,6 +72,40 @@ func validEnhanced(c string) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
+// enhancedInt encodes x.y.z as x*100000 + y*1000 + z, the events table's form.
+func enhancedInt(c string) (int64, bool) {
+	if c == "" {
+		return 0, false
+	}
+	var parts [3]int64
+	k := 0
+	for i := 0; i < len(c); i++ {
+		switch ch := c[i]; {
+		case ch == '.':
+			k++
+			if k > 2 {
+				return 0, false
+			}
+		case isDigit(ch):
+			parts[k] = parts[k]*10 + int64(ch-'0')
+		default:
+			return 0, false
+		}
+	}
+	if k != 2 || parts[1] > 99 || parts[2] > 999 {
+		return 0, false
+	}
+	return parts[0]*100000 + parts[1]*1000 + parts[2], true
+}
+
+// isSuccess reports whether the codes say 2xx: such replies are not grouped.
+func (e *Event) isSuccess() bool {
+	if e.SMTPCode != 0 {
+		return e.SMTPCode < 300
+	}
+	return strings.HasPrefix(e.EnhancedCode, "2.")
+}
+
 // normalizeIP accepts an IPv4 or IPv6 address, optionally with a port or in
 // brackets, and returns its canonical text.
 func normalizeIP(s string) (string, bool) {

@@ -38,6 +38,9 @@ type ParseOptions struct {
 	TZ        *time.Location // for zone-less times
 	Status    StatusMap      // source words -> types
 	ColumnMap map[Field]string
+	// CountsProvider is the provider pre-aggregated counts are for when the
+	// file has no provider or domain column ("all" for every recipient).
+	CountsProvider string
 }
 
 // Registry holds the formats auto-detection tries, in order.
@@ -50,6 +53,7 @@ type Registry struct {
 func NewRegistry() *Registry {
 	return &Registry{formats: []Format{
 		sendGridFormat{}, sparkPostFormat{}, mandrillFormat{}, sesFormat{}, mailgunFormat{}, postmarkFormat{}, brevoFormat{},
+		sndsDataFormat{}, sndsStatusFormat{}, countsFormat{},
 		csvExportFormat{},
 	}}
 }

@@ -1,12 +1,15 @@
 package ingest
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
@@ -55,7 +58,41 @@ func (c countingReader) Read(p []byte) (int, error) {
 var (
 	gzipMagic = []byte{0x1f, 0x8b}
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	zipMagic  = []byte{'P', 'K', 0x03, 0x04}
 )
+
+// expandInputs replaces each directory argument by the regular files in it
+// (not recursive; hidden files skipped), in name order.
+func expandInputs(inputs []Input) ([]Input, error) {
+	var out []Input
+	for _, in := range inputs {
+		if in.Reader != nil {
+			out = append(out, in)
+			continue
+		}
+		st, err := os.Stat(in.Name)
+		if err != nil || !st.IsDir() {
+			out = append(out, in) // openInput reports a missing file
+			continue
+		}
+		entries, err := os.ReadDir(in.Name)
+		if err != nil {
+			return nil, fmt.Errorf("read directory %s: %w", in.Name, err)
+		}
+		n := 0
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") || !e.Type().IsRegular() {
+				continue
+			}
+			out = append(out, Input{Name: filepath.Join(in.Name, e.Name())})
+			n++
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("directory %s has no files to ingest", in.Name)
+		}
+	}
+	return out, nil
+}
 
 // openInput opens in and unwraps gzip or zstd by their magic bytes, whatever
 // the file is called.
@@ -81,6 +118,15 @@ func openInput(in Input) (*opened, error) {
 	magic, _ := raw.Peek(4)
 	var body io.Reader = raw
 	switch {
+	case bytes.HasPrefix(magic, zipMagic):
+		member, rc, err := openZipFirst(in.Name, raw, o)
+		if err != nil {
+			o.Close()
+			return nil, fmt.Errorf("%s: zip: %w", in.Name, err)
+		}
+		o.closers = append(o.closers, rc)
+		o.compression = "zip member " + member
+		body = rc
 	case bytes.HasPrefix(magic, gzipMagic):
 		zr, err := gzip.NewReader(raw)
 		if err != nil {
@@ -122,4 +168,53 @@ func (o *opened) head() ([]byte, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// openZipFirst opens the first file member of a zip archive. A zip's index
+// is at its end, so standard input is spooled to a temporary file first.
+func openZipFirst(name string, raw io.Reader, o *opened) (string, io.ReadCloser, error) {
+	path := name
+	if name == "-" || name == "" {
+		tmp, err := os.CreateTemp("", "senderscope-*.zip")
+		if err != nil {
+			return "", nil, err
+		}
+		defer os.Remove(tmp.Name())
+		if _, err := io.Copy(tmp, raw); err != nil {
+			tmp.Close()
+			return "", nil, err
+		}
+		tmp.Close()
+		path = tmp.Name()
+	}
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, f := range zr.File {
+		if f.FileInfo().IsDir() {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			zr.Close()
+			return "", nil, err
+		}
+		return f.Name, multiCloser{rc, zr}, nil
+	}
+	zr.Close()
+	return "", nil, fmt.Errorf("the archive has no files")
+}
+
+type multiCloser struct {
+	io.ReadCloser
+	zr *zip.ReadCloser
+}
+
+func (m multiCloser) Close() error {
+	err := m.ReadCloser.Close()
+	if err2 := m.zr.Close(); err == nil {
+		err = err2
+	}
+	return err
 }

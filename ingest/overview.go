@@ -17,6 +17,40 @@ type Overview struct {
 	IPs        []IPCount       `json:"sending_ips"`
 	Runs       []RunInfo       `json:"runs"`
 	Rejects    int64           `json:"rejects"`
+	SNDS       []SNDSDay       `json:"snds"`
+	Blocks     []SNDSBlockInfo `json:"snds_blocks"`
+	Counts     []CountsInfo    `json:"minute_counts"`
+}
+
+// SNDSDay is one IP's SNDS data for one activity period.
+type SNDSDay struct {
+	IP            string    `json:"ip"`
+	Start         time.Time `json:"activity_start"`
+	End           time.Time `json:"activity_end"`
+	RCPT          int64     `json:"rcpt_commands"`
+	DATA          int64     `json:"data_commands"`
+	Recipients    int64     `json:"recipients"`
+	Filter        string    `json:"filter_result"`
+	ComplaintRate string    `json:"complaint_rate"`
+	TrapHits      int64     `json:"trap_hits"`
+	Comments      string    `json:"comments,omitempty"`
+}
+
+// SNDSBlockInfo is a blocked range from SNDS IP Status.
+type SNDSBlockInfo struct {
+	FirstIP string `json:"first_ip"`
+	LastIP  string `json:"last_ip"`
+	Reason  string `json:"reason"`
+}
+
+// CountsInfo summarises pre-aggregated counts per provider and IP.
+type CountsInfo struct {
+	Provider string    `json:"provider"`
+	IP       string    `json:"ip,omitempty"`
+	Minutes  int64     `json:"minutes"`
+	Sends    int64     `json:"sends"`
+	First    time.Time `json:"first"`
+	Last     time.Time `json:"last"`
 }
 
 // ProviderTypes counts one provider's events by type.
@@ -108,6 +142,9 @@ func (s *Store) Overview(ctx context.Context) (*Overview, error) {
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM rejects`).Scan(&o.Rejects); err != nil {
 		return nil, wrapDBErr("count rejects", err)
 	}
+	if err := s.overviewTables(ctx, o); err != nil {
+		return nil, err
+	}
 	rows, err = s.db.QueryContext(ctx, `SELECT r.id, r.status, r.started_at, r.finished_at, r.records_read, r.stored,
 		r.duplicates, r.rejected, coalesce(r.error, ''),
 		coalesce((SELECT group_concat(name, ', ') FROM sources WHERE run_id = r.id), ''),
@@ -146,4 +183,60 @@ func sortProviderTypes(ps []ProviderTypes) {
 			ps[j], ps[j-1] = ps[j-1], ps[j]
 		}
 	}
+}
+
+func (s *Store) overviewTables(ctx context.Context, o *Overview) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT ip, activity_start, activity_end, rcpt_commands, data_commands, recipients,
+		filter_result, complaint_rate, trap_hits, comments FROM snds_data ORDER BY activity_start, ip`)
+	if err != nil {
+		return wrapDBErr("read SNDS data", err)
+	}
+	for rows.Next() {
+		var d SNDSDay
+		var start, end int64
+		if err := rows.Scan(&d.IP, &start, &end, &d.RCPT, &d.DATA, &d.Recipients, &d.Filter, &d.ComplaintRate, &d.TrapHits, &d.Comments); err != nil {
+			rows.Close()
+			return err
+		}
+		d.Start, d.End = time.UnixMilli(start).UTC(), time.UnixMilli(end).UTC()
+		o.SNDS = append(o.SNDS, d)
+	}
+	rows.Close()
+	rows, err = s.db.QueryContext(ctx, `SELECT first_ip, last_ip, reason FROM snds_blocks ORDER BY first_ip`)
+	if err != nil {
+		return wrapDBErr("read SNDS blocks", err)
+	}
+	for rows.Next() {
+		var b SNDSBlockInfo
+		if err := rows.Scan(&b.FirstIP, &b.LastIP, &b.Reason); err != nil {
+			rows.Close()
+			return err
+		}
+		o.Blocks = append(o.Blocks, b)
+	}
+	rows.Close()
+	rows, err = s.db.QueryContext(ctx, `SELECT p.name, c.ip, count(*), sum(c.sends), min(c.minute), max(c.minute)
+		FROM minute_counts c JOIN providers p ON p.id = c.provider_id GROUP BY p.name, c.ip ORDER BY p.name, c.ip`)
+	if err != nil {
+		return wrapDBErr("read minute counts", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c CountsInfo
+		var first, last int64
+		if err := rows.Scan(&c.Provider, &c.IP, &c.Minutes, &c.Sends, &first, &last); err != nil {
+			return err
+		}
+		c.First, c.Last = time.Unix(first*60, 0).UTC(), time.Unix(last*60, 0).UTC()
+		o.Counts = append(o.Counts, c)
+	}
+	return rows.Err()
+}
+
+// HasSource reports whether a finished run read an input of this name.
+func (s *Store) HasSource(ctx context.Context, name string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sources so JOIN ingest_runs r ON r.id = so.run_id
+		WHERE so.name = ? AND r.status = 'finished'`, name).Scan(&n)
+	return n > 0, wrapDBErr("read sources", err)
 }

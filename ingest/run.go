@@ -27,15 +27,21 @@ type Options struct {
 	// Enrich sets derived fields (the provider) on every event before it is
 	// stored. It runs on the parsing goroutine.
 	Enrich func(*Event)
-	// Classify is called once per distinct reply; nil leaves replies unclassified.
+	// Normalize turns a reply into its group key (ids, IPs, addresses and
+	// times replaced by placeholders). It runs on the parsing goroutine for
+	// every reply that is not a 2xx; nil groups replies by their exact text.
+	Normalize func(reply string) string
+	// Classify is called once per reply group; nil leaves groups unclassified.
 	Classify        func(text string, code int, enhanced string) ReplyClass
 	ClassifyVersion string
 	// Progress reports raw bytes consumed of the current input and its size
 	// (0 when unknown). It is called from the writing goroutine.
 	Progress func(name string, done, total int64)
 	Args     string // what was asked, stored with the run as JSON
-	Now      func() time.Time
-	Registry *Registry
+	// CountsProvider: see ParseOptions.
+	CountsProvider string
+	Now            func() time.Time
+	Registry       *Registry
 }
 
 // RunSummary is what an ingest run did. Read = Stored + Duplicates + Rejected,
@@ -130,6 +136,10 @@ func Ingest(ctx context.Context, s *Store, inputs []Input, opts Options) (*RunSu
 		}
 		forced = f
 	}
+	inputs, err := expandInputs(inputs)
+	if err != nil {
+		return nil, &InputError{Err: err}
+	}
 	if err := s.markStaleRuns(ctx); err != nil {
 		return nil, err
 	}
@@ -191,6 +201,9 @@ func Ingest(ctx context.Context, s *Store, inputs []Input, opts Options) (*RunSu
 // batch is the unit handed from the parser to the writer.
 type batch struct {
 	events   []Event
+	snds     []SNDSRow
+	blocks   []SNDSBlock
+	counts   []CountRow
 	rejects  []rejectRec
 	zoneless int64
 	consumed int64
@@ -206,12 +219,13 @@ const batchEvents = 4096
 
 // batchSink collects a parser's output into batches on a channel.
 type batchSink struct {
-	ctx    context.Context
-	out    chan<- *batch
-	free   chan *batch
-	cur    *batch
-	enrich func(*Event)
-	in     *opened
+	ctx       context.Context
+	out       chan<- *batch
+	free      chan *batch
+	cur       *batch
+	enrich    func(*Event)
+	normalize func(string) string
+	in        *opened
 }
 
 func (b *batchSink) get() *batch {
@@ -220,6 +234,7 @@ func (b *batchSink) get() *batch {
 		case b.cur = <-b.free:
 			b.cur.events = b.cur.events[:0]
 			b.cur.rejects = b.cur.rejects[:0]
+			b.cur.snds, b.cur.blocks, b.cur.counts = b.cur.snds[:0], b.cur.blocks[:0], b.cur.counts[:0]
 			b.cur.zoneless = 0
 		default:
 			b.cur = &batch{events: make([]Event, 0, batchEvents)}
@@ -231,6 +246,13 @@ func (b *batchSink) get() *batch {
 func (b *batchSink) Event(e *Event) {
 	if b.enrich != nil {
 		b.enrich(e)
+	}
+	if e.Reply != "" && !e.isSuccess() {
+		if b.normalize != nil {
+			e.GroupKey = b.normalize(e.Reply)
+		} else {
+			e.GroupKey = e.Reply
+		}
 	}
 	c := b.get()
 	c.events = append(c.events, *e)
@@ -248,6 +270,35 @@ func (b *batchSink) Reject(line int64, raw, reason string) {
 }
 
 func (b *batchSink) ZoneAssumed() { b.get().zoneless++ }
+
+func (b *batchSink) SNDS(r *SNDSRow) {
+	c := b.get()
+	c.snds = append(c.snds, *r)
+	if len(c.snds) >= batchEvents {
+		b.flush()
+	}
+}
+
+func (b *batchSink) SNDSBlock(r *SNDSBlock) {
+	c := b.get()
+	c.blocks = append(c.blocks, *r)
+	if len(c.blocks) >= batchEvents {
+		b.flush()
+	}
+}
+
+func (b *batchSink) Count(r *CountRow) {
+	if r.Provider == "" && r.Domain != "" && b.enrich != nil {
+		e := Event{Domain: r.Domain}
+		b.enrich(&e)
+		r.Provider = e.Provider
+	}
+	c := b.get()
+	c.counts = append(c.counts, *r)
+	if len(c.counts) >= batchEvents {
+		b.flush()
+	}
+}
 
 func (b *batchSink) flush() {
 	if b.cur == nil {
@@ -299,8 +350,8 @@ func (w *writer) ingestOne(ctx context.Context, in Input, forced Format, status 
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := make(chan *batch, 4)
-	sink := &batchSink{ctx: pctx, out: ch, free: w.free, enrich: opts.Enrich, in: o}
-	popts := &ParseOptions{Source: in.Name, TZ: opts.TZ, Status: status, ColumnMap: opts.ColumnMap}
+	sink := &batchSink{ctx: pctx, out: ch, free: w.free, enrich: opts.Enrich, normalize: opts.Normalize, in: o}
+	popts := &ParseOptions{Source: in.Name, TZ: opts.TZ, Status: status, ColumnMap: opts.ColumnMap, CountsProvider: opts.CountsProvider}
 	var parseErr error
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -332,6 +383,9 @@ func (w *writer) ingestOne(ctx context.Context, in Input, forced Format, status 
 	wg.Wait()
 	if writeErr == nil {
 		writeErr = w.commit(dbctx)
+	}
+	if writeErr == nil {
+		writeErr = w.endSource(dbctx)
 	}
 	w.fillSource(src)
 	switch {

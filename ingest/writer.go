@@ -14,8 +14,8 @@ import (
 // the writer's main cost; multi-row statements amortise the per-statement work.
 const rowsPerInsert = 256
 
-const eventColumns = "ts, dkey, provider_id, type_id, domain_id, recipient, ip_id, reply_id, message_id, attempt, word_id, class_id, source_id, line"
-const eventColumnCount = 14
+const eventColumns = "ts, dkey, provider_id, type_id, recipient, ip_id, code, enhanced, reply, group_id, message_id, attempt, word_id, class_id, source_id, line"
+const eventColumnCount = 16
 
 // commitEvery bounds a transaction by records and by time, so a run commits
 // large transactions yet lets a second writer in regularly.
@@ -23,12 +23,6 @@ const (
 	commitEvery    = 200_000
 	commitInterval = 2 * time.Second
 )
-
-type replyKey struct {
-	text     string
-	code     int
-	enhanced string
-}
 
 // writer owns one connection and the run's transactions. Counts are updated in
 // the same transaction as the rows they count, so a killed process leaves a
@@ -50,12 +44,13 @@ type writer struct {
 	nv                                          []driver.NamedValue
 	ids                                         []rowIDs
 	insertReject                                *sql.Stmt
-	upDomain, upIP, upReply, upWord, upProvider *sql.Stmt
+	upSNDS, upBlock, upCount                    *sql.Stmt
+	upDomain, upIP, upGroup, upWord, upProvider *sql.Stmt
 
 	domains map[string]int64
 	provIDs map[string]int64
 	ips     map[string]int64
-	replies map[replyKey]int64
+	groups  map[string]int64
 	words   map[string]int64
 
 	// the current source and its uncommitted deltas
@@ -88,7 +83,7 @@ func newWriter(ctx context.Context, s *Store, opts Options) (*writer, error) {
 		return nil, wrapDBErr("connect to database", err)
 	}
 	w := &writer{s: s, conn: conn, opts: opts, free: make(chan *batch, 8),
-		domains: map[string]int64{}, provIDs: map[string]int64{}, ips: map[string]int64{}, replies: map[replyKey]int64{}, words: map[string]int64{},
+		domains: map[string]int64{}, provIDs: map[string]int64{}, ips: map[string]int64{}, groups: map[string]int64{}, words: map[string]int64{},
 		providers: map[string]int64{}, reasons: map[string]*ReasonCount{}}
 	host, _ := os.Hostname()
 	res, err := conn.ExecContext(ctx, `INSERT INTO ingest_runs (started_at, status, pid, host, args, tz) VALUES (?, 'running', ?, ?, ?, ?)`,
@@ -133,10 +128,28 @@ func (w *writer) prepare(ctx context.Context) error {
 			ON CONFLICT (domain) DO UPDATE SET provider = excluded.provider RETURNING id`},
 		{&w.upProvider, `INSERT INTO providers (name) VALUES (?) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id`},
 		{&w.upIP, `INSERT INTO ips (ip) VALUES (?) ON CONFLICT (ip) DO UPDATE SET ip = excluded.ip RETURNING id`},
-		{&w.upReply, `INSERT INTO replies (text, code, enhanced_code, reason, temporary, rule_id, classified_with)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (text, code, enhanced_code) DO UPDATE SET text = excluded.text RETURNING id`},
+		{&w.upGroup, `INSERT INTO reply_groups (key, code, enhanced_code, sample, reason, temporary, rule_id, classified_with)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING id`},
 		{&w.upWord, `INSERT INTO words (word) VALUES (?) ON CONFLICT (word) DO UPDATE SET word = excluded.word RETURNING id`},
+		// A re-read identical row changes nothing (a duplicate); a corrected
+		// one (a later export of the same day or minute) replaces it.
+		{&w.upSNDS, `INSERT INTO snds_data (ip, activity_start, activity_end, rcpt_commands, data_commands, recipients,
+			filter_result, complaint_rate, complaint_pct, trap_start, trap_end, trap_hits, sample_helo, sample_mail_from,
+			comments, source_id, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (ip, activity_start) DO UPDATE SET activity_end = excluded.activity_end,
+			rcpt_commands = excluded.rcpt_commands, data_commands = excluded.data_commands, recipients = excluded.recipients,
+			filter_result = excluded.filter_result, complaint_rate = excluded.complaint_rate,
+			complaint_pct = excluded.complaint_pct, trap_start = excluded.trap_start, trap_end = excluded.trap_end,
+			trap_hits = excluded.trap_hits, sample_helo = excluded.sample_helo, sample_mail_from = excluded.sample_mail_from,
+			comments = excluded.comments, source_id = excluded.source_id, line = excluded.line
+			WHERE (activity_end, rcpt_commands, data_commands, recipients, filter_result, complaint_rate, trap_hits, comments)
+			IS NOT (excluded.activity_end, excluded.rcpt_commands, excluded.data_commands, excluded.recipients,
+			excluded.filter_result, excluded.complaint_rate, excluded.trap_hits, excluded.comments)`},
+		{&w.upBlock, `INSERT OR IGNORE INTO snds_blocks (first_ip, last_ip, blocked, reason, source_id, line) VALUES (?, ?, ?, ?, ?, ?)`},
+		{&w.upCount, `INSERT INTO minute_counts (minute, provider_id, domain, ip, sends, source_id, line) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (minute, provider_id, domain, ip) DO UPDATE SET sends = excluded.sends,
+			source_id = excluded.source_id, line = excluded.line WHERE sends != excluded.sends`},
 	}
 	for _, st := range stmts {
 		p, err := w.conn.PrepareContext(ctx, st.q)
@@ -153,7 +166,7 @@ func (w *writer) prepare(ctx context.Context) error {
 }
 
 func (w *writer) close() {
-	for _, st := range []*sql.Stmt{w.insertReject, w.upDomain, w.upProvider, w.upIP, w.upReply, w.upWord} {
+	for _, st := range []*sql.Stmt{w.insertReject, w.upDomain, w.upProvider, w.upIP, w.upGroup, w.upWord, w.upSNDS, w.upBlock, w.upCount} {
 		if st != nil {
 			st.Close()
 		}
@@ -190,6 +203,13 @@ func (w *writer) commit(ctx context.Context) error {
 		return nil
 	}
 	d := w.delta
+	if d.stored > 0 && w.srcLast > 0 {
+		// Recorded with the rows, so even an interrupted run's events get aggregated.
+		if _, err := w.conn.ExecContext(ctx, `INSERT INTO dirty_ranges (first_minute, last_minute) VALUES (?, ?)`,
+			w.srcFirst/60000, w.srcLast/60000); err != nil {
+			return w.fail(ctx, "record refresh range", err)
+		}
+	}
 	if _, err := w.conn.ExecContext(ctx, `UPDATE sources SET records_read = records_read + ?, stored = stored + ?,
 		duplicates = duplicates + ?, rejected = rejected + ?, zoneless = zoneless + ?,
 		first_ts = min(coalesce(first_ts, ?), ?), last_ts = max(coalesce(last_ts, ?), ?) WHERE id = ?`,
@@ -224,7 +244,7 @@ func (w *writer) fail(ctx context.Context, what string, err error) error {
 		w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		w.inTx = false
 	}
-	w.domains, w.provIDs, w.ips, w.replies, w.words = map[string]int64{}, map[string]int64{}, map[string]int64{}, map[replyKey]int64{}, map[string]int64{}
+	w.domains, w.provIDs, w.ips, w.groups, w.words = map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}
 	w.delta = counts{}
 	return wrapDBErr(what, err)
 }
@@ -254,6 +274,9 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 		w.delta.read++
 		w.delta.rej++
 		w.noteReject(r)
+	}
+	if err := w.writeTables(ctx, b); err != nil {
+		return err
 	}
 	// Resolve every interned id first: the raw insert below holds the
 	// connection, so no other statement may run inside it.
@@ -295,20 +318,68 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 	w.delta.read += n
 	w.delta.stored += stored
 	w.delta.dup += n - stored
-	w.pending += len(b.events) + len(b.rejects)
+	w.pending += len(b.events) + len(b.rejects) + len(b.snds) + len(b.blocks) + len(b.counts)
 	if w.pending >= commitEvery || time.Since(w.txStart) >= commitInterval {
 		return w.commit(ctx)
 	}
 	return nil
 }
 
-// rowIDs are one event's interned references; 0 stores NULL.
-type rowIDs struct {
-	provider, domain, ip, reply, word, class int64
+// writeTables stores the rows of formats that are not events.
+func (w *writer) writeTables(ctx context.Context, b *batch) error {
+	exec := func(st *sql.Stmt, what string, args ...any) error {
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return w.fail(ctx, what, err)
+		}
+		n, _ := res.RowsAffected()
+		w.delta.read++
+		w.delta.stored += n
+		w.delta.dup += 1 - n
+		return nil
+	}
+	for i := range b.snds {
+		r := &b.snds[i]
+		w.seen(r.Start.UnixMilli())
+		var pct any
+		if r.ComplaintPct >= 0 {
+			pct = r.ComplaintPct
+		}
+		if err := exec(w.upSNDS, "store SNDS row", r.IP, r.Start.UnixMilli(), r.End.UnixMilli(), r.RCPT, r.DATA, r.Recipients,
+			r.Filter, r.ComplaintRate, pct, nullTime(r.TrapStart), nullTime(r.TrapEnd), r.TrapHits, r.HELO, r.MailFrom,
+			r.Comment, w.srcID, r.Line); err != nil {
+			return err
+		}
+	}
+	for i := range b.blocks {
+		r := &b.blocks[i]
+		if err := exec(w.upBlock, "store SNDS block", r.FirstIP, r.LastIP, r.Blocked, r.Reason, w.srcID, r.Line); err != nil {
+			return err
+		}
+	}
+	for i := range b.counts {
+		r := &b.counts[i]
+		w.seen(r.Minute.UnixMilli())
+		pid, err := w.intern(ctx, w.provIDs, w.upProvider, r.Provider, "intern provider")
+		if err != nil {
+			return err
+		}
+		if err := exec(w.upCount, "store count", r.Minute.Unix()/60, pid, r.Domain, r.IP, r.Sends, w.srcID, r.Line); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func (w *writer) resolve(ctx context.Context, e *Event, ids *rowIDs) error {
-	ms := e.Time.UnixMilli()
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// seen widens the time ranges of the source and the run.
+func (w *writer) seen(ms int64) {
 	if w.srcFirst == 0 || ms < w.srcFirst {
 		w.srcFirst = ms
 	}
@@ -321,13 +392,22 @@ func (w *writer) resolve(ctx context.Context, e *Event, ids *rowIDs) error {
 	if ms > w.runLast {
 		w.runLast = ms
 	}
+}
+
+// rowIDs are one event's interned references; 0 stores NULL.
+type rowIDs struct {
+	provider, ip, group, word, class int64
+}
+
+func (w *writer) resolve(ctx context.Context, e *Event, ids *rowIDs) error {
+	w.seen(e.Time.UnixMilli())
 	w.providers[e.Provider]++
 	var err error
 	*ids = rowIDs{}
 	if ids.provider, err = w.intern(ctx, w.provIDs, w.upProvider, e.Provider, "intern provider"); err != nil {
 		return err
 	}
-	if ids.domain, err = w.domainID(ctx, e.Domain, e.Provider); err != nil {
+	if _, err = w.domainID(ctx, e.Domain, e.Provider); err != nil {
 		return err
 	}
 	if e.SendingIP != "" {
@@ -335,8 +415,8 @@ func (w *writer) resolve(ctx context.Context, e *Event, ids *rowIDs) error {
 			return err
 		}
 	}
-	if e.Reply != "" || e.SMTPCode != 0 || e.EnhancedCode != "" {
-		if ids.reply, err = w.replyID(ctx, e); err != nil {
+	if e.GroupKey != "" {
+		if ids.group, err = w.groupID(ctx, e); err != nil {
 			return err
 		}
 	}
@@ -359,16 +439,22 @@ func (w *writer) fillRow(nv []driver.NamedValue, e *Event, ids *rowIDs) {
 	nv[1].Value = int64(e.Key)
 	nv[2].Value = ids.provider
 	nv[3].Value = e.Type.ID()
-	nv[4].Value = ids.domain
-	nv[5].Value = e.Recipient
-	nv[6].Value = nullID(ids.ip)
-	nv[7].Value = nullID(ids.reply)
-	nv[8].Value = nullString(e.MessageID)
-	nv[9].Value = nullID(int64(e.Attempt))
-	nv[10].Value = nullID(ids.word)
-	nv[11].Value = nullID(ids.class)
-	nv[12].Value = w.srcID
-	nv[13].Value = e.Line
+	nv[4].Value = e.Recipient
+	nv[5].Value = nullID(ids.ip)
+	nv[6].Value = nullID(int64(e.SMTPCode))
+	if enh, ok := enhancedInt(e.EnhancedCode); ok {
+		nv[7].Value = enh
+	} else {
+		nv[7].Value = nil
+	}
+	nv[8].Value = nullString(e.Reply)
+	nv[9].Value = nullID(ids.group)
+	nv[10].Value = nullString(e.MessageID)
+	nv[11].Value = nullID(int64(e.Attempt))
+	nv[12].Value = nullID(ids.word)
+	nv[13].Value = nullID(ids.class)
+	nv[14].Value = w.srcID
+	nv[15].Value = e.Line
 }
 
 func nullID(id int64) driver.Value {
@@ -409,9 +495,8 @@ func (w *writer) domainID(ctx context.Context, domain, provider string) (int64, 
 	return id, nil
 }
 
-func (w *writer) replyID(ctx context.Context, e *Event) (int64, error) {
-	k := replyKey{text: e.Reply, code: e.SMTPCode, enhanced: e.EnhancedCode}
-	if id, ok := w.replies[k]; ok {
+func (w *writer) groupID(ctx context.Context, e *Event) (int64, error) {
+	if id, ok := w.groups[e.GroupKey]; ok {
 		return id, nil
 	}
 	var reason, rule, version, temporary any
@@ -420,10 +505,11 @@ func (w *writer) replyID(ctx context.Context, e *Event) (int64, error) {
 		reason, rule, version, temporary = c.Reason, c.RuleID, w.opts.ClassifyVersion, c.Temporary
 	}
 	var id int64
-	if err := w.upReply.QueryRowContext(ctx, e.Reply, e.SMTPCode, e.EnhancedCode, reason, temporary, rule, version).Scan(&id); err != nil {
-		return 0, w.fail(ctx, "intern reply", err)
+	if err := w.upGroup.QueryRowContext(ctx, e.GroupKey, e.SMTPCode, e.EnhancedCode, clip(e.Reply, maxRejectRaw),
+		reason, temporary, rule, version).Scan(&id); err != nil {
+		return 0, w.fail(ctx, "intern reply group", err)
 	}
-	w.replies[k] = id
+	w.groups[e.GroupKey] = id
 	return id, nil
 }
 
@@ -462,6 +548,28 @@ func (w *writer) finish(ctx context.Context, status, errText string) error {
 		return wrapDBErr("finish ingest run", err)
 	}
 	return nil
+}
+
+// endSource records how the source's sends are counted: its processed/sent
+// events, or the first attempt of each message when it logs outcomes.
+func (w *writer) endSource(ctx context.Context) error {
+	if w.srcFirst == 0 && w.srcLast == 0 {
+		return nil
+	}
+	if err := w.begin(ctx); err != nil {
+		return err
+	}
+	if _, err := w.conn.ExecContext(ctx, `UPDATE sources SET send_kind = CASE WHEN EXISTS (
+			SELECT 1 FROM events WHERE source_id = ?1 AND type_id IN (3, 4, 5) AND ts BETWEEN ?2 AND ?3)
+			THEN 'first-attempt' ELSE 'explicit' END WHERE id = ?1`, w.srcID, w.srcFirst, w.srcLast); err != nil {
+		return w.fail(ctx, "record send kind", err)
+	}
+	// The sends of this source's minutes depend on its kind: refresh them.
+	if _, err := w.conn.ExecContext(ctx, `INSERT INTO dirty_ranges (first_minute, last_minute) VALUES (?, ?)`,
+		w.srcFirst/60000, w.srcLast/60000); err != nil {
+		return w.fail(ctx, "record refresh range", err)
+	}
+	return w.commit(ctx)
 }
 
 func (w *writer) fillSource(src *SourceSummary) {

@@ -125,6 +125,31 @@ func OverviewDoc(o *ingest.Overview) Doc {
 		}
 		d.Sections = append(d.Sections, ips)
 	}
+	if len(o.Counts) > 0 {
+		cs := Section{Title: "Pre-aggregated counts", Header: []string{"provider", "ip", "minutes", "sends", "first", "last"}, Right: []int{2, 3}}
+		for _, c := range o.Counts {
+			ip := c.IP
+			if ip == "" {
+				ip = "(all)"
+			}
+			cs.Rows = append(cs.Rows, []string{c.Provider, ip, Int(c.Minutes), Int(c.Sends), TimeUTC(c.First), TimeUTC(c.Last)})
+		}
+		d.Sections = append(d.Sections, cs)
+	}
+	if len(o.SNDS) > 0 {
+		ss := Section{Title: "SNDS data (Microsoft's view, per IP and day)", Header: []string{"ip", "activity (UTC)", "RCPT", "DATA", "recipients", "filter", "complaints", "trap hits"}, Right: []int{2, 3, 4, 7}}
+		for _, x := range o.SNDS {
+			ss.Rows = append(ss.Rows, []string{x.IP, x.Start.Format("2006-01-02 15:04") + " to " + x.End.Format("15:04"), Int(x.RCPT), Int(x.DATA), Int(x.Recipients), x.Filter, x.ComplaintRate, Int(x.TrapHits)})
+		}
+		d.Sections = append(d.Sections, ss)
+	}
+	if len(o.Blocks) > 0 {
+		bs := Section{Title: "SNDS IP status: blocked ranges", Header: []string{"first ip", "last ip", "reason"}}
+		for _, b := range o.Blocks {
+			bs.Rows = append(bs.Rows, []string{b.FirstIP, b.LastIP, b.Reason})
+		}
+		d.Sections = append(d.Sections, bs)
+	}
 	if len(o.Runs) > 0 {
 		rs := Section{Title: "Ingest runs", Header: []string{"run", "status", "started (UTC)", "formats", "read", "stored", "duplicates", "rejected", "sources"}, Right: []int{4, 5, 6, 7}}
 		for _, r := range o.Runs {

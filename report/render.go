@@ -54,6 +54,7 @@ type Printer struct {
 // Section is one titled table of a human-readable result.
 type Section struct {
 	Title  string
+	Intro  []string // lines printed before the table
 	Header []string
 	Rows   [][]string
 	Notes  []string // lines printed under the table
@@ -112,6 +113,10 @@ func (p Printer) table(d Doc) error {
 		}
 		if s.Title != "" {
 			b.WriteString(Clean(s.Title))
+			b.WriteByte('\n')
+		}
+		for _, l := range s.Intro {
+			b.WriteString(Clean(l))
 			b.WriteByte('\n')
 		}
 		if len(s.Header) > 0 {
@@ -175,6 +180,10 @@ func (p Printer) markdown(d Doc) error {
 		if s.Title != "" {
 			b.WriteString("### ")
 			b.WriteString(MarkdownText(s.Title))
+			b.WriteString("\n\n")
+		}
+		for _, l := range s.Intro {
+			b.WriteString(MarkdownText(l))
 			b.WriteString("\n\n")
 		}
 		if len(s.Header) > 0 {

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/senderscope/senderscope/checks"
 	"github.com/senderscope/senderscope/ingest"
 	"github.com/senderscope/senderscope/report"
 )
@@ -25,18 +26,22 @@ type App struct {
 	Now       func() time.Time
 	Getenv    func(string) string
 	OpenStore func(ctx context.Context, path string) (*ingest.Store, error)
+	// NewResolver builds the DNS client of "check": server is --resolver
+	// ("" for resolv.conf), timeout the per-query timeout.
+	NewResolver func(server string, timeout time.Duration) (checks.Resolver, error)
 }
 
 func newApp() *App {
 	return &App{
-		Stdin:     os.Stdin,
-		Stdout:    os.Stdout,
-		Stderr:    os.Stderr,
-		StdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
-		StderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
-		Now:       time.Now,
-		Getenv:    os.Getenv,
-		OpenStore: ingest.Open,
+		Stdin:       os.Stdin,
+		Stdout:      os.Stdout,
+		Stderr:      os.Stderr,
+		StdoutTTY:   term.IsTerminal(int(os.Stdout.Fd())),
+		StderrTTY:   term.IsTerminal(int(os.Stderr.Fd())),
+		Now:         time.Now,
+		Getenv:      os.Getenv,
+		OpenStore:   ingest.Open,
+		NewResolver: newResolver,
 	}
 }
 

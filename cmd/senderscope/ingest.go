@@ -21,6 +21,7 @@ type ingestOpts struct {
 	maps       []string
 	statuses   []string
 	tz         string
+	provider   string
 	noProgress bool
 }
 
@@ -31,7 +32,7 @@ func newIngestCmd(app *App, g *globals) *cobra.Command {
 		Use:   "ingest [FILE|-]...",
 		Short: "Read send logs, ESP events or SQL exports into the database",
 		Long: `Read event logs into the database. Each input is a file, or - for standard input;
-gzip and zstd compression are undone whatever the file is called.
+gzip, zstd and zip are undone whatever the file is called.
 
 Formats (detected from the content, or chosen with --format):
   csv       CSV with a header line, e.g. psql COPY ... TO STDOUT CSV HEADER. Columns are
@@ -48,12 +49,18 @@ Formats (detected from the content, or chosen with --format):
   sparkpost SparkPost webhook batches ([{"msys": {...}}]).
   mandrill  Mandrill webhooks: the mandrill_events JSON, or the form-encoded POST body.
   brevo     Brevo transactional webhooks (times from ts_epoch).
+  snds      Microsoft SNDS "View Data" export (headerless, 14 columns): stored per IP and day.
+  snds-status  SNDS "IP Status" export: blocked IP ranges and the reason.
+  counts    pre-aggregated sends per minute (minute,count[,provider|domain][,ip], header
+            optional), e.g. the output of a per-minute GROUP BY in your warehouse.
 
 JSON inputs may be one array, one value per line, or pretty-printed. Soft bounces
 (SES Transient, Postmark Transient/SoftBounce, Mandrill and Brevo soft_bounce) are
 stored as deferred, Mailgun failed events by their severity; the ESP's own word is
 kept as original_type.
 
+A directory argument ingests every file in it, each detected on its own; zip
+archives are read from their first member.
 Nothing is lost: every record is stored, skipped as a duplicate of one already
 stored, or kept in the rejects table with its line and reason, and
 read = stored + duplicates + rejected. Re-running the same input stores nothing
@@ -64,7 +71,9 @@ it again to complete it.`,
   senderscope ingest --map time=logged,recipient=rcpt_addr export.csv
   senderscope ingest --status soft_failed=deferred,hard_failed=bounced export.csv.gz
   senderscope ingest --tz Europe/Berlin local-times.csv
-  senderscope ingest sendgrid-2026-02-*.json`,
+  senderscope ingest sendgrid-2026-02-*.json
+  senderscope ingest --provider microsoft per-minute-counts.csv
+  senderscope ingest ./exports/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.inputs = args
@@ -76,6 +85,7 @@ it again to complete it.`,
 	f.StringSliceVar(&o.maps, "map", nil, "map fields to CSV columns: field=column,... (fields: "+fieldNames()+")")
 	f.StringSliceVar(&o.statuses, "status", nil, "map status words to event types: word=type,... (types: "+typeNames()+")")
 	f.StringVar(&o.tz, "tz", "UTC", "time zone of timestamps that carry none (IANA name, e.g. Europe/Berlin)")
+	f.StringVar(&o.provider, "provider", "", "provider that pre-aggregated counts without a provider or domain column are for (microsoft, gmail, yahoo, apple, other, all)")
 	f.BoolVar(&o.noProgress, "no-progress", false, "never draw a progress bar")
 	return cmd
 }
@@ -110,6 +120,16 @@ func parseIngestOpts(o *ingestOpts) (ingest.Options, error) {
 		return opts, usagef("--tz %q: not a time zone name (e.g. UTC, Europe/Berlin, America/New_York)", o.tz)
 	}
 	opts.TZ = loc
+	if o.provider != "" {
+		p, err := analyze.ParseProvider(o.provider)
+		if err != nil {
+			return opts, usagef("--provider: %v", err)
+		}
+		opts.CountsProvider = string(p)
+		if p == "" {
+			opts.CountsProvider = "all"
+		}
+	}
 	if len(o.maps) > 0 {
 		opts.ColumnMap = map[ingest.Field]string{}
 		for _, m := range splitList(o.maps) {
@@ -171,8 +191,7 @@ func runIngest(ctx context.Context, app *App, g *globals, o *ingestOpts) error {
 	argsJSON, _ := json.Marshal(map[string]any{"inputs": o.inputs, "format": o.format, "map": o.maps, "status": o.statuses, "tz": o.tz})
 	opts.Args = string(argsJSON)
 	opts.Now = app.Now
-	providers := analyze.DefaultProviders()
-	opts.Enrich = func(e *ingest.Event) { e.Provider = string(providers.ForDomain(e.Domain)) }
+	opts.Enrich = enricher()
 	var prog *report.Progress
 	if app.StderrTTY && !o.noProgress {
 		prog = report.NewProgress(app.Stderr)
@@ -206,4 +225,10 @@ func runIngest(ctx context.Context, app *App, g *globals, o *ingestOpts) error {
 		return &dbError{err}
 	}
 	return nil
+}
+
+// enricher sets each event's provider from its recipient domain, exactly.
+func enricher() func(*ingest.Event) {
+	providers := analyze.DefaultProviders()
+	return func(e *ingest.Event) { e.Provider = string(providers.ForDomain(e.Domain)) }
 }

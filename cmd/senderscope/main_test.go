@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -38,6 +39,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"gzip":    cmdGzip,
 			"dbquery": cmdDBQuery,
+			"zipfile": cmdZipFile,
 		},
 	})
 }
@@ -53,6 +55,24 @@ func cmdGzip(ts *testscript.TestScript, neg bool, args []string) {
 	zw.Close()
 	if err := os.WriteFile(ts.MkAbs(args[1]), b.Bytes(), 0o644); err != nil {
 		ts.Fatalf("gzip: %v", err)
+	}
+}
+
+// cmdZipFile writes a zip archive with one member: zipfile ZIP MEMBER SRC.
+func cmdZipFile(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: zipfile ZIP MEMBER SRC")
+	}
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, err := zw.Create(args[1])
+	if err != nil {
+		ts.Fatalf("zipfile: %v", err)
+	}
+	w.Write([]byte(ts.ReadFile(args[2])))
+	zw.Close()
+	if err := os.WriteFile(ts.MkAbs(args[0]), b.Bytes(), 0o644); err != nil {
+		ts.Fatalf("zipfile: %v", err)
 	}
 }
 

@@ -54,16 +54,19 @@ CREATE TABLE domains (
     provider TEXT NOT NULL
 );
 
-CREATE TABLE replies (
+-- Replies are stored with each event (they carry per-message ids); what
+-- groups them is the normalized reply: ids, IPs, addresses and times replaced
+-- by placeholders. One row per group, classified once.
+CREATE TABLE reply_groups (
     id              INTEGER PRIMARY KEY,
-    text            TEXT    NOT NULL,
-    code            INTEGER NOT NULL,       -- 0 when unknown
-    enhanced_code   TEXT    NOT NULL,       -- '' when unknown
-    reason          TEXT,                   -- classification, filled at ingest
+    key             TEXT    NOT NULL UNIQUE, -- the normalized reply
+    code            INTEGER NOT NULL,        -- 0 when unknown
+    enhanced_code   TEXT    NOT NULL,        -- '' when unknown
+    sample          TEXT    NOT NULL,        -- the first reply seen in the group, verbatim
+    reason          TEXT,                    -- classification
     temporary       INTEGER,
     rule_id         TEXT,
-    classified_with TEXT,                   -- rules version that produced the classification
-    UNIQUE (text, code, enhanced_code)
+    classified_with TEXT                     -- rules version that produced the classification
 );
 
 CREATE TABLE providers (
@@ -90,21 +93,23 @@ CREATE TABLE words (
 -- separate unique index on a random 63-bit key cost more than half of ingest
 -- time.) Identical events have the same time and the same key.
 CREATE TABLE events (
-    ts         INTEGER NOT NULL,
-    dkey       INTEGER NOT NULL,             -- dedupe key: a 63-bit hash of what identifies the event
-    minute     INTEGER GENERATED ALWAYS AS (ts / 60000) VIRTUAL,
+    ts          INTEGER NOT NULL,
+    dkey        INTEGER NOT NULL,             -- dedupe key: a 63-bit hash of what identifies the event
+    minute      INTEGER GENERATED ALWAYS AS (ts / 60000) VIRTUAL,
     provider_id INTEGER NOT NULL REFERENCES providers (id),
-    type_id    INTEGER NOT NULL REFERENCES event_types (id),
-    domain_id  INTEGER NOT NULL REFERENCES domains (id),
-    recipient  TEXT    NOT NULL,
-    ip_id      INTEGER REFERENCES ips (id),
-    reply_id   INTEGER REFERENCES replies (id),
-    message_id TEXT,
-    attempt    INTEGER,
-    word_id    INTEGER REFERENCES words (id), -- the source's own word for the type
-    class_id   INTEGER REFERENCES words (id), -- mail class or stream, when the source has one
-    source_id  INTEGER NOT NULL REFERENCES sources (id),
-    line       INTEGER NOT NULL,
+    type_id     INTEGER NOT NULL REFERENCES event_types (id),
+    recipient   TEXT    NOT NULL,
+    ip_id       INTEGER REFERENCES ips (id),
+    code        INTEGER,                      -- SMTP basic code
+    enhanced    INTEGER,                      -- RFC 3463 code as class*100000 + subject*1000 + detail (4.7.650 = 407650)
+    reply       TEXT,
+    group_id    INTEGER REFERENCES reply_groups (id),
+    message_id  TEXT,
+    attempt     INTEGER,
+    word_id     INTEGER REFERENCES words (id), -- the source's own word for the type
+    class_id    INTEGER REFERENCES words (id), -- mail class or stream, when the source has one
+    source_id   INTEGER NOT NULL REFERENCES sources (id),
+    line        INTEGER NOT NULL,
     PRIMARY KEY (ts, dkey)
 ) WITHOUT ROWID;
 
@@ -112,17 +117,18 @@ CREATE TABLE events (
 CREATE VIEW events_v AS
 SELECT strftime('%Y-%m-%dT%H:%M:%fZ', e.ts / 1000.0, 'unixepoch') AS time,
        e.ts, e.minute, p.name AS provider, t.name AS type, w.word AS original_type,
-       e.recipient, d.domain AS recipient_domain, i.ip AS sending_ip,
-       r.code AS smtp_code, r.enhanced_code, r.text AS reply,
-       r.reason, r.temporary, r.rule_id,
+       e.recipient, substr(e.recipient, instr(e.recipient, '@') + 1) AS recipient_domain, i.ip AS sending_ip,
+       e.code AS smtp_code,
+       CASE WHEN e.enhanced IS NOT NULL
+            THEN printf('%d.%d.%d', e.enhanced / 100000, e.enhanced / 1000 % 100, e.enhanced % 1000) END AS enhanced_code,
+       e.reply, g.reason, g.temporary, g.rule_id, g.key AS reply_group,
        e.message_id, e.attempt, c.word AS class,
        s.format, s.name AS source, e.line, s.run_id
 FROM events e
 JOIN providers p ON p.id = e.provider_id
 JOIN event_types t ON t.id = e.type_id
-JOIN domains d ON d.id = e.domain_id
 JOIN sources s ON s.id = e.source_id
 LEFT JOIN ips i ON i.id = e.ip_id
-LEFT JOIN replies r ON r.id = e.reply_id
+LEFT JOIN reply_groups g ON g.id = e.group_id
 LEFT JOIN words w ON w.id = e.word_id
 LEFT JOIN words c ON c.id = e.class_id;

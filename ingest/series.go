@@ -1,0 +1,358 @@
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"sort"
+	"time"
+)
+
+// MinuteSends is the sends of one minute from one sending IP ("" = unknown or
+// not split by IP).
+type MinuteSends struct {
+	Minute int64 // Unix minutes
+	IP     string
+	Sends  int64
+}
+
+// providerID returns the id of a provider name, 0 when none is stored.
+func (s *Store) providerID(ctx context.Context, name string) (int64, error) {
+	var id int64
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM providers WHERE name = ?`, name).Scan(&id)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	return id, err
+}
+
+// SendMinutes returns sends per minute and IP to a provider ("" = every
+// provider) in [from, to), from events and from pre-aggregated counts. Where
+// both cover the same minute and IP, the larger count is kept: they measure
+// the same sends, and adding them would double count.
+func (s *Store) SendMinutes(ctx context.Context, provider string, from, to time.Time) ([]MinuteSends, error) {
+	if err := s.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	a, b := minuteBounds(from, to)
+	type k struct {
+		m  int64
+		ip string
+	}
+	acc := map[k]int64{}
+	add := func(q string, args ...any) error {
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return wrapDBErr("read send counts", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m, n int64
+			var ip string
+			if err := rows.Scan(&m, &ip, &n); err != nil {
+				return err
+			}
+			if n > acc[k{m, ip}] {
+				acc[k{m, ip}] = n
+			}
+		}
+		return rows.Err()
+	}
+	if provider != "" {
+		pid, err := s.providerID(ctx, provider)
+		if err != nil {
+			return nil, wrapDBErr("read send counts", err)
+		}
+		if err := add(`SELECT m.minute, coalesce(i.ip, ''), m.sends FROM event_minutes m LEFT JOIN ips i ON i.id = m.ip_id
+			WHERE m.provider_id = ? AND m.minute BETWEEN ? AND ? AND m.sends > 0`, pid, a, b); err != nil {
+			return nil, err
+		}
+		if err := add(`SELECT minute, ip, sum(sends) FROM minute_counts WHERE provider_id = ? AND minute BETWEEN ? AND ?
+			GROUP BY minute, ip`, pid, a, b); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := add(`SELECT m.minute, coalesce(i.ip, ''), sum(m.sends) FROM event_minutes m LEFT JOIN ips i ON i.id = m.ip_id
+			WHERE m.provider_id IN (SELECT id FROM providers) AND m.minute BETWEEN ? AND ? GROUP BY m.minute, m.ip_id
+			HAVING sum(m.sends) > 0`, a, b); err != nil {
+			return nil, err
+		}
+		if err := add(`SELECT minute, ip, sum(sends) FROM minute_counts WHERE minute BETWEEN ? AND ? GROUP BY minute, ip`, a, b); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]MinuteSends, 0, len(acc))
+	for key, n := range acc {
+		out = append(out, MinuteSends{Minute: key.m, IP: key.ip, Sends: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Minute != out[j].Minute {
+			return out[i].Minute < out[j].Minute
+		}
+		return out[i].IP < out[j].IP
+	})
+	return out, nil
+}
+
+func minuteBounds(from, to time.Time) (int64, int64) {
+	a, b := int64(0), int64(1<<40)
+	if !from.IsZero() {
+		a = from.Unix() / 60
+	}
+	if !to.IsZero() {
+		b = (to.Unix()-1)/60 + 0
+	}
+	return a, b
+}
+
+// SendTimes returns the times (Unix ms, ascending) of the sends to a provider
+// ("" = every provider) in [fromMs, toMs), from one IP ("" = every IP).
+func (s *Store) SendTimes(ctx context.Context, provider, ip string, fromMs, toMs int64) ([]int64, error) {
+	q := `SELECT e.ts FROM events e JOIN sources s ON s.id = e.source_id
+		WHERE e.ts >= ? AND e.ts < ? AND ` + sendExpr
+	args := []any{fromMs, toMs}
+	if provider != "" {
+		q += ` AND e.provider_id = (SELECT id FROM providers WHERE name = ?)`
+		args = append(args, provider)
+	}
+	if ip != "" {
+		q += ` AND e.ip_id = (SELECT id FROM ips WHERE ip = ?)`
+		args = append(args, ip)
+	}
+	q += ` ORDER BY e.ts`
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrapDBErr("read send times", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var t int64
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// HasEvents reports whether any events (not only counts) are stored.
+func (s *Store) HasEvents(ctx context.Context) (bool, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM events LIMIT 1`).Scan(&one)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	return err == nil, wrapDBErr("read events", err)
+}
+
+// Problem is the first event of one kind on one IP to one provider.
+type Problem struct {
+	Provider     string
+	IP           string
+	Time         time.Time
+	Type         EventType
+	SMTPCode     int
+	EnhancedCode string
+	Reply        string
+	Reason       string // classification stored with the reply, when known
+	Count        int64  // events of this kind on this IP in the range
+}
+
+// FirstProblems returns, per provider and IP, the first deferral and the
+// first permanent block in [from, to). A block is a permanent failure with a
+// 5.7.x (security or policy) status or a blocking classification, not an
+// ordinary unknown-user bounce.
+func (s *Store) FirstProblems(ctx context.Context, provider string, from, to time.Time) ([]Problem, error) {
+	a, b := int64(0), int64(1<<62)
+	if !from.IsZero() {
+		a = from.UnixMilli()
+	}
+	if !to.IsZero() {
+		b = to.UnixMilli()
+	}
+	q := `WITH firsts AS (
+		SELECT e.provider_id, e.ip_id, e.type_id, min(e.ts) AS ts, count(*) AS n
+		FROM events e LEFT JOIN reply_groups g ON g.id = e.group_id
+		WHERE (e.type_id = 4 OR (e.type_id = 5 AND (e.enhanced BETWEEN 507000 AND 507999
+			OR g.reason IN ('blocked', 'badreputation', 'spamdetected', 'policyviolation', 'authfailure', 'requireptr'))))
+			AND e.ts >= ? AND e.ts < ?`
+	args := []any{a, b}
+	if provider != "" {
+		q += ` AND e.provider_id = (SELECT id FROM providers WHERE name = ?)`
+		args = append(args, provider)
+	}
+	q += ` GROUP BY e.provider_id, e.ip_id, e.type_id)
+	SELECT p.name, coalesce(i.ip, ''), f.type_id, f.ts, f.n,
+		coalesce(e.code, 0), coalesce(CASE WHEN e.enhanced IS NOT NULL THEN printf('%d.%d.%d', e.enhanced / 100000,
+		e.enhanced / 1000 % 100, e.enhanced % 1000) END, ''), coalesce(e.reply, ''), coalesce(g.reason, '')
+	FROM firsts f
+	JOIN providers p ON p.id = f.provider_id
+	LEFT JOIN ips i ON i.id = f.ip_id
+	JOIN events e ON e.ts = f.ts AND e.provider_id = f.provider_id AND e.type_id = f.type_id
+		AND e.ip_id IS f.ip_id
+	LEFT JOIN reply_groups g ON g.id = e.group_id
+	GROUP BY f.provider_id, f.ip_id, f.type_id
+	ORDER BY f.ts`
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrapDBErr("read first deferrals", err)
+	}
+	defer rows.Close()
+	var out []Problem
+	for rows.Next() {
+		var p Problem
+		var typeID, ts int64
+		if err := rows.Scan(&p.Provider, &p.IP, &typeID, &ts, &p.Count, &p.SMTPCode, &p.EnhancedCode, &p.Reply, &p.Reason); err != nil {
+			return nil, err
+		}
+		p.Type = EventTypes[typeID-1]
+		p.Time = time.UnixMilli(ts).UTC()
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// MinuteOutcomes are one minute's delivery outcomes on one IP to one provider.
+type MinuteOutcomes struct {
+	Minute    int64
+	Provider  string
+	IP        string
+	Sends     int64
+	Attempts  int64
+	Delivered int64
+	Deferred  int64
+	Bounced   int64
+}
+
+// Outcomes returns per-minute outcomes in [from, to) for a provider ("" = all).
+func (s *Store) Outcomes(ctx context.Context, provider string, from, to time.Time) ([]MinuteOutcomes, error) {
+	if err := s.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	a, b := minuteBounds(from, to)
+	q := `SELECT m.minute, p.name, coalesce(i.ip, ''), m.sends, m.attempts, m.delivered, m.deferred, m.bounced
+		FROM event_minutes m JOIN providers p ON p.id = m.provider_id LEFT JOIN ips i ON i.id = m.ip_id
+		WHERE m.minute BETWEEN ? AND ?`
+	args := []any{a, b}
+	if provider != "" {
+		q += ` AND m.provider_id = (SELECT id FROM providers WHERE name = ?)`
+		args = append(args, provider)
+	} else {
+		q += ` AND m.provider_id IN (SELECT id FROM providers)`
+	}
+	q += ` ORDER BY m.minute`
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrapDBErr("read outcomes", err)
+	}
+	defer rows.Close()
+	var out []MinuteOutcomes
+	for rows.Next() {
+		var o MinuteOutcomes
+		if err := rows.Scan(&o.Minute, &o.Provider, &o.IP, &o.Sends, &o.Attempts, &o.Delivered, &o.Deferred, &o.Bounced); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// MessageDelay is one message that was deferred at least once.
+type MessageDelay struct {
+	Provider  string
+	IP        string // IP of the first attempt
+	First     time.Time
+	Delivered time.Time // zero when never delivered
+	Bounced   bool
+	Deferrals int64
+}
+
+// DeferredMessages returns every message to a provider ("" = all) whose first
+// attempt was in [from, to) and that was deferred at least once, with when
+// (if ever) it was delivered. Messages are told apart by message id, or by
+// recipient when the source has none.
+func (s *Store) DeferredMessages(ctx context.Context, provider string, from, to time.Time) ([]MessageDelay, error) {
+	a, b := int64(0), int64(1<<62)
+	if !from.IsZero() {
+		a = from.UnixMilli()
+	}
+	if !to.IsZero() {
+		b = to.UnixMilli()
+	}
+	q := `SELECT p.name, coalesce(i.ip, ''), m.first, m.delivered, m.bounced, m.deferrals FROM (
+		SELECT e.provider_id, min(e.ip_id) AS ip_id, min(e.ts) AS first,
+			max(CASE WHEN e.type_id = 3 THEN e.ts END) AS delivered, max(e.type_id = 5) AS bounced,
+			sum(e.type_id = 4) AS deferrals
+		FROM events e
+		WHERE e.type_id IN (3, 4, 5) AND e.ts >= ?`
+	args := []any{a}
+	if provider != "" {
+		q += ` AND e.provider_id = (SELECT id FROM providers WHERE name = ?)`
+		args = append(args, provider)
+	}
+	q += ` GROUP BY e.provider_id, coalesce(e.message_id, e.recipient)
+		HAVING sum(e.type_id = 4) > 0 AND min(e.ts) < ?) m
+		JOIN providers p ON p.id = m.provider_id LEFT JOIN ips i ON i.id = m.ip_id`
+	args = append(args, b)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrapDBErr("read deferred messages", err)
+	}
+	defer rows.Close()
+	var out []MessageDelay
+	for rows.Next() {
+		var m MessageDelay
+		var first int64
+		var delivered sql.NullInt64
+		if err := rows.Scan(&m.Provider, &m.IP, &first, &delivered, &m.Bounced, &m.Deferrals); err != nil {
+			return nil, err
+		}
+		m.First = time.UnixMilli(first).UTC()
+		if delivered.Valid {
+			m.Delivered = time.UnixMilli(delivered.Int64).UTC()
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// SendEvent is one send: when, from which IP, and its mail class.
+type SendEvent struct {
+	Ms    int64
+	IP    string
+	Class string
+}
+
+// Sends returns every send to a provider ("" = all) in [from, to), in time order.
+func (s *Store) Sends(ctx context.Context, provider string, from, to time.Time) ([]SendEvent, error) {
+	a, b := int64(0), int64(1<<62)
+	if !from.IsZero() {
+		a = from.UnixMilli()
+	}
+	if !to.IsZero() {
+		b = to.UnixMilli()
+	}
+	q := `SELECT e.ts, coalesce(i.ip, ''), coalesce(c.word, '') FROM events e JOIN sources s ON s.id = e.source_id
+		LEFT JOIN ips i ON i.id = e.ip_id LEFT JOIN words c ON c.id = e.class_id
+		WHERE e.ts >= ? AND e.ts < ? AND ` + sendExpr
+	args := []any{a, b}
+	if provider != "" {
+		q += ` AND e.provider_id = (SELECT id FROM providers WHERE name = ?)`
+		args = append(args, provider)
+	}
+	q += ` ORDER BY e.ts`
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrapDBErr("read sends", err)
+	}
+	defer rows.Close()
+	var out []SendEvent
+	for rows.Next() {
+		var e SendEvent
+		if err := rows.Scan(&e.Ms, &e.IP, &e.Class); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
