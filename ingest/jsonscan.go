@@ -264,3 +264,38 @@ func (s *jsonScan) container(depth int) (byte, bool) {
 		return 'o', s.eat('}')
 	}
 }
+
+// arrayElements validates a JSON array and, when elem is not nil, hands it
+// each element as written, without copying. It reports the element count and
+// whether b is exactly one valid array.
+func arrayElements(b []byte, elem func([]byte)) (int, bool) {
+	s := jsonScan{b: b}
+	s.space()
+	if !s.eat('[') {
+		return 0, false
+	}
+	s.space()
+	if s.eat(']') {
+		return 0, s.end()
+	}
+	n := 0
+	for {
+		s.space()
+		v0 := s.i
+		if _, ok := s.value(1); !ok {
+			return n, false
+		}
+		n++
+		if elem != nil {
+			elem(s.b[v0:s.i])
+		}
+		s.space()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat(']') {
+			return n, s.end()
+		}
+		return n, false
+	}
+}

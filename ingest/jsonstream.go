@@ -86,8 +86,12 @@ func parseJSONShaped(ctx context.Context, r io.Reader, opts *ParseOptions, sink 
 			switch {
 			case len(t) == 0:
 			case t[0] == '[':
-				var arr []json.RawMessage
-				if uerr := json.Unmarshal(t, &arr); uerr != nil {
+				// A POST body. The array is checked whole first so that a
+				// broken one is one reject, not some records and a reject;
+				// encoding/json judges what the scanner does not take.
+				if _, ok := arrayElements(t, nil); ok {
+					arrayElements(t, func(raw []byte) { emit(line, raw) })
+				} else if arr, uerr := splitArray(t); uerr != nil {
 					sink.Reject(line, string(t), jsonErr(uerr))
 				} else {
 					for _, raw := range arr {
@@ -224,6 +228,12 @@ func walkJSONValue(dec *json.Decoder, wrappers []string, record func([]byte) err
 		return record(append(obj, '}'))
 	}
 	return nil
+}
+
+func splitArray(b []byte) ([]json.RawMessage, error) {
+	var arr []json.RawMessage
+	err := json.Unmarshal(b, &arr)
+	return arr, err
 }
 
 func isWrapperKey(k string, wrappers []string) bool {

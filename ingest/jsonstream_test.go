@@ -30,6 +30,8 @@ func TestJSONShapes(t *testing.T) {
 		{"wrapper that is not an array", "{\"items\":{\"n\":1}}\n{\"n\":2}\n", "2:2", "1:\"items\" holds {"},
 		// A broken first line must not turn the file into one unreadable value.
 		{"broken first line", "{\"n\":1,,}\n{\"n\":2}\n", "2:2", "1:invalid character"},
+		{"broken POST body line", "{\"n\":0}\n[{\"n\":1},{\"n\":2}\n{\"n\":3}\n", "1:0 3:3", "2:invalid JSON at byte 16: unexpected end of JSON input"},
+		{"POST body line nested deeper than the scanner goes", "{\"n\":0}\n[{\"n\":5,\"x\":" + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "}]\n", "1:0 2:5", ""},
 		{"broken array", "[{\"n\":1},{\"n\":2,]", "1:1", "2:record 2: invalid JSON at byte 15"},
 	}
 	for _, c := range cases {
@@ -88,4 +90,31 @@ func TestHasJSONKey(t *testing.T) {
 			t.Errorf("hasJSONKey(%s, %s) = %v", c.in, c.key, got)
 		}
 	}
+}
+
+// FuzzArrayElements holds the array splitter to encoding/json: what it
+// accepts, json.Unmarshal must accept with the same elements.
+func FuzzArrayElements(f *testing.F) {
+	for _, s := range []string{`[]`, `[1, "a", {"b": [null, true]}]`, ` [ {"x":"\u00e9"} ] `, `[1,]`, `[1 2]`, `[{"a":1}`, `["\x"]`, `[-01]`, `[1e5, -0.5E-3]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got [][]byte
+		n, ok := arrayElements(b, func(e []byte) { got = append(got, e) })
+		if !ok {
+			return
+		}
+		var want []json.RawMessage
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("accepted %q, encoding/json says %v", b, err)
+		}
+		if n != len(want) || len(got) != len(want) {
+			t.Fatalf("%d elements, encoding/json %d: %q", n, len(want), b)
+		}
+		for i := range want {
+			if string(got[i]) != string(want[i]) {
+				t.Fatalf("element %d %q, encoding/json %q", i, got[i], want[i])
+			}
+		}
+	})
 }
