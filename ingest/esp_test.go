@@ -10,19 +10,6 @@ import (
 	"time"
 )
 
-// collectSink keeps what a parser produced.
-type collectSink struct {
-	events   []Event
-	rejects  []Reject
-	zoneless int
-}
-
-func (c *collectSink) Event(e *Event) { c.events = append(c.events, *e) }
-func (c *collectSink) Reject(line int64, raw, reason string) {
-	c.rejects = append(c.rejects, Reject{Line: line, Raw: raw, Reason: reason})
-}
-func (c *collectSink) ZoneAssumed() { c.zoneless++ }
-
 // parseFixture detects and parses a file under testdata the way ingest does.
 func parseFixture(t *testing.T, rel string) (Format, string, *collectSink) {
 	t.Helper()
@@ -215,7 +202,7 @@ func TestESPFormats(t *testing.T) {
 					t.Errorf("line %d: no %s event for %s", w.line, w.word, w.rcpt)
 					continue
 				}
-				checkEvent(t, ev, w)
+				checkESPEvent(t, ev, w)
 			}
 			for i, w := range c.rejects {
 				if i >= len(sink.rejects) {
@@ -250,7 +237,7 @@ func findEvent(evs []Event, w espWant) *Event {
 	return nil
 }
 
-func checkEvent(t *testing.T, e *Event, w espWant) {
+func checkESPEvent(t *testing.T, e *Event, w espWant) {
 	t.Helper()
 	got := []any{e.Type, e.Time.UTC().Format(time.RFC3339Nano), e.SendingIP, e.SMTPCode, e.EnhancedCode, e.MessageID, e.Attempt, e.Class}
 	want := []any{w.typ, w.time, w.ip, w.code, w.enh, w.mid, w.attempt, w.class}
@@ -275,6 +262,7 @@ func TestDetectionIsExclusive(t *testing.T) {
 	expect := []struct{ prefix, format string }{
 		{"sendgrid", "sendgrid"}, {"ses", "ses"}, {"mailgun", "mailgun"}, {"postmark", "postmark"},
 		{"sparkpost", "sparkpost"}, {"mandrill", "mandrill"}, {"brevo", "brevo"},
+		{"kumomta", "kumomta"}, {"postfix", "postfix"}, {"exim", "exim"}, {"powermta", "powermta"},
 		{"snds-export", "snds"}, {"snds-ipstatus", "snds-status"}, {"sql-minute-counts", "counts"}, {"sql-export", "csv"},
 	}
 	var files []string
@@ -282,7 +270,7 @@ func TestDetectionIsExclusive(t *testing.T) {
 		m, _ := filepath.Glob(filepath.Join("..", "testdata", dir, "*"))
 		files = append(files, m...)
 	}
-	if len(files) < 16 {
+	if len(files) < 25 {
 		t.Fatalf("only %d fixtures found", len(files))
 	}
 	reg := NewRegistry()

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strings"
 )
@@ -47,27 +48,27 @@ func leadingEnhanced(s string) (string, bool) {
 	return c, validEnhanced(c)
 }
 
-// validEnhanced checks class.subject.detail: class 2, 4 or 5, then two
-// numbers of one to three digits.
 func validEnhanced(c string) bool {
+	// class "." subject "." detail, without strings.Split's allocation:
+	// this runs for every record.
 	if len(c) < 5 || (c[0] != '2' && c[0] != '4' && c[0] != '5') || c[1] != '.' {
 		return false
 	}
-	parts, n := 0, 0
+	n, digits := 0, 0
 	for i := 2; i < len(c); i++ {
 		switch {
 		case isDigit(c[i]):
-			n++
-			if n > 3 {
+			digits++
+			if digits > 3 {
 				return false
 			}
-		case c[i] == '.' && n > 0 && parts == 0:
-			parts, n = 1, 0
+		case c[i] == '.' && digits > 0 && n == 0:
+			n, digits = 1, 0
 		default:
 			return false
 		}
 	}
-	return parts == 1 && n > 0
+	return n == 1 && digits > 0
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -110,10 +111,6 @@ func (e *Event) isSuccess() bool {
 // brackets, and returns its canonical text.
 func normalizeIP(s string) (string, bool) {
 	s = strings.TrimSpace(s)
-	// A bare address is the common case; ParseAddrPort's error for it allocates.
-	if a, err := netip.ParseAddr(s); err == nil {
-		return a.Unmap().String(), true
-	}
 	if ap, err := netip.ParseAddrPort(s); err == nil {
 		return ap.Addr().Unmap().String(), true
 	}
@@ -174,6 +171,26 @@ func (h key) str(s string) key {
 		h *= fnvPrime
 	}
 	h ^= 0xff
+	h *= fnvPrime
+	return h
+}
+
+// bytes hashes a line buffer without converting it to a string, eight
+// bytes per step: whole log lines are hashed, and byte-wise FNV was a sixth
+// of the Postfix parser's time. The multiply carries low bits up and the
+// shift brings high bits down, so every input bit reaches the key.
+func (h key) bytes(b []byte) key {
+	for len(b) >= 8 {
+		h ^= key(binary.LittleEndian.Uint64(b))
+		h *= 0x9e3779b97f4a7c15
+		h ^= h >> 29
+		b = b[8:]
+	}
+	for _, c := range b {
+		h ^= key(c)
+		h *= fnvPrime
+	}
+	h ^= key(len(b)) | 0xff00
 	h *= fnvPrime
 	return h
 }

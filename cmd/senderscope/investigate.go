@@ -125,6 +125,17 @@ func runInvestigate(ctx context.Context, app *App, g *globals, o *investigateOpt
 		return &dbError{err}
 	}
 	view.Investigation = inv
+	classifier, err := analyze.NewClassifier()
+	if err != nil {
+		return err
+	}
+	var since time.Time
+	if inv.IncidentStart != nil {
+		since = *inv.IncidentStart
+	}
+	if view.Deferrals, err = analyze.Deferrals(ctx, store, classifier, analyze.DeferralQuery{Provider: analyze.ProviderMicrosoft, Since: since}); err != nil {
+		return &dbError{err}
+	}
 	domain, ips := o.domain, o.ips
 	if bundled && domain == "" {
 		domain, ips = example.Facts.SendingDomain, example.Facts.IPs
@@ -184,6 +195,9 @@ func ingestBundled(ctx context.Context, app *App, store *ingest.Store, opts inge
 	opts.Args = `{"inputs":["bundled example incident"]}`
 	opts.Now = app.Now
 	opts.Enrich = enricher()
+	if err := replyHooks(&opts); err != nil {
+		return err
+	}
 	_, err = ingest.Ingest(ctx, store, []ingest.Input{{Name: bundledSource, Reader: pr}}, opts)
 	if err != nil {
 		return &dbError{err}
@@ -205,6 +219,9 @@ func ingestInputs(ctx context.Context, app *App, store *ingest.Store, o *ingestO
 	opts.Args = fmt.Sprintf("%q", o.inputs)
 	opts.Now = app.Now
 	opts.Enrich = enricher()
+	if err := replyHooks(&opts); err != nil {
+		return err
+	}
 	sum, err := ingest.Ingest(ctx, store, inputs, opts)
 	if sum != nil {
 		fmt.Fprintf(app.Stderr, "senderscope: run %d %s: read %s = stored %s + duplicates %s + rejected %s\n", sum.RunID, sum.Status,
