@@ -298,7 +298,6 @@ func (f csvExportFormat) Parse(ctx context.Context, r io.Reader, opts *ParseOpti
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		off := cr.InputOffset()
 		raw := ""
 		if err != nil {
@@ -314,8 +313,9 @@ func (f csvExportFormat) Parse(ctx context.Context, r io.Reader, opts *ParseOpti
 			}
 			return fmt.Errorf("%s: %w", opts.Source, err)
 		}
+		line, _ := cr.FieldPos(0) // only a record read without error has positions
 		var ev Event
-		if reason := p.parse(rec, &ev, sink); reason != "" {
+		if reason := safely(func() string { return p.parse(rec, &ev, sink) }); reason != "" {
 			sink.Reject(int64(line), tee.take(prevOff, off), reason)
 		} else {
 			ev.Line = int64(line)

@@ -141,7 +141,9 @@ func (f eximFormat) Parse(ctx context.Context, r io.Reader, opts *ParseOptions, 
 			sink.Reject(lr.n, string(line), fmt.Sprintf("line longer than %d bytes: not an Exim log line", maxLogLine))
 			continue
 		}
-		p.line(line)
+		if reason := safely(func() string { p.line(line); return "" }); reason != "" {
+			sink.Reject(lr.n, string(line), reason)
+		}
 	}
 	if lr.err != nil {
 		return fmt.Errorf("%s: %w", opts.Source, lr.err)

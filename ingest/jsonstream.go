@@ -46,7 +46,12 @@ func parseJSONShaped(ctx context.Context, r io.Reader, opts *ParseOptions, sink 
 		return err
 	}
 	emit := func(line int64, raw []byte) {
-		evs, reason := parse(raw)
+		var evs []Event
+		reason := safely(func() string {
+			var r string
+			evs, r = parse(raw)
+			return r
+		})
 		if reason != "" {
 			sink.Reject(line, string(raw), reason)
 			return

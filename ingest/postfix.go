@@ -172,7 +172,9 @@ func (f postfixFormat) Parse(ctx context.Context, r io.Reader, opts *ParseOption
 			sink.Reject(lr.n, string(line), fmt.Sprintf("line longer than %d bytes: not a syslog line", maxLogLine))
 			continue
 		}
-		p.line(line)
+		if reason := safely(func() string { p.line(line); return "" }); reason != "" {
+			p.sink.Reject(p.lineNo, string(line), reason)
+		}
 	}
 	if lr.err != nil {
 		return fmt.Errorf("%s: %w", opts.Source, lr.err)

@@ -138,7 +138,7 @@ func (f powerMTAFormat) Parse(ctx context.Context, r io.Reader, opts *ParseOptio
 			prevOff = off
 			continue
 		}
-		if reason := cols.parse(rec, &ev, opts, sink); reason != "" {
+		if reason := safely(func() string { return cols.parse(rec, &ev, opts, sink) }); reason != "" {
 			sink.Reject(int64(line), tee.take(prevOff, off), reason)
 		} else {
 			ev.Line = int64(line)

@@ -217,7 +217,12 @@ func readCSVLines(ctx context.Context, r io.Reader, opts *ParseOptions, sink Sin
 			prev = off
 			continue
 		}
-		reason, skip := fn(rec, int64(line))
+		var skip bool
+		reason := safely(func() string {
+			r, s := fn(rec, int64(line))
+			skip = s
+			return r
+		})
 		if reason != "" && !skip {
 			sink.Reject(int64(line), tee.take(prev, off), reason)
 		} else {
