@@ -113,7 +113,7 @@ func buildSeries(ms []ingest.MinuteSends, win time.Duration, byIP bool) (map[str
 		if byIP {
 			key = m.IP
 			if key == "" {
-				key = "unknown"
+				key = ingest.UnknownIP
 			}
 		}
 		if tmp[key] == nil {
@@ -331,7 +331,7 @@ func rankWindows(ctx context.Context, src SendSource, ms []ingest.MinuteSends, o
 		} else {
 			sp.HighestEver = true
 		}
-		if err := fillPeak(ctx, src, string(opts.Provider), ipFilter(sp.IP), &sp, opts.Window); err != nil {
+		if err := fillPeak(ctx, src, string(opts.Provider), sp.IP, &sp, opts.Window); err != nil {
 			return nil, err
 		}
 		spikes = append(spikes, sp)
@@ -339,14 +339,8 @@ func rankWindows(ctx context.Context, src SendSource, ms []ingest.MinuteSends, o
 	return spikes, nil
 }
 
-func ipFilter(ip string) string {
-	if ip == "unknown" {
-		return ""
-	}
-	return ip
-}
-
-// fillPeak sets the sliding 60-second peak of a window from event times.
+// fillPeak sets the sliding 60-second peak of a window from event times of
+// one IP ("" = every IP, ingest.UnknownIP = the sends without a known IP).
 func fillPeak(ctx context.Context, src SendSource, provider, ip string, sp *Spike, win time.Duration) error {
 	from, to := sp.Start.UnixMilli(), sp.End.UnixMilli()
 	times, err := src.SendTimes(ctx, provider, ip, from-60000, to+60000)
@@ -378,7 +372,7 @@ func chartAround(ms []ingest.MinuteSends, center time.Time, span int, byIP bool)
 		if byIP {
 			key = m.IP
 			if key == "" {
-				key = "unknown"
+				key = ingest.UnknownIP
 			}
 		}
 		if byMinute[m.Minute] == nil {
