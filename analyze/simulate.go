@@ -28,7 +28,15 @@ type Limit struct {
 	Per time.Duration `json:"-"`
 }
 
-func (l Limit) String() string { return fmt.Sprintf("%d/%s", l.N, FormatWindow(l.Per)) }
+func (l Limit) String() string { return fmt.Sprintf("%d/%s", l.N, formatPeriod(l.Per)) }
+
+// formatPeriod is FormatWindow for limit periods, which may be seconds.
+func formatPeriod(d time.Duration) string {
+	if d%time.Minute != 0 {
+		return fmt.Sprintf("%gs", d.Seconds())
+	}
+	return FormatWindow(d)
+}
 
 // ParseLimit reads "10/1m", "600/1h", "10/m".
 func ParseLimit(s string) (Limit, error) {

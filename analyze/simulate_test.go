@@ -24,6 +24,9 @@ func TestParseLimit(t *testing.T) {
 		if err != nil || got != c.want {
 			t.Errorf("ParseLimit(%q) = %v, %v; want %v", c.in, got, err, c.want)
 		}
+		if again, err := ParseLimit(got.String()); err != nil || again != got {
+			t.Errorf("%v prints as %q, which reads back as %v, %v", got, got.String(), again, err)
+		}
 	}
 	for _, bad := range []string{"10", "0/1m", "-1/1m", "x/1m", "10/", "10/fortnight", "10/-1m"} {
 		if _, err := ParseLimit(bad); err == nil {
