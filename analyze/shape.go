@@ -194,7 +194,7 @@ type KumoPlan struct {
 	ProviderName   string `json:"provider_name"`
 	MaxMessageRate string `json:"provider_max_message_rate"`
 	BackoffRate    string `json:"backoff_max_message_rate,omitempty"` // "" when the back-off suspends
-	BackoffFor     string `json:"backoff_duration"` // whole minutes or hours: "90m", "2h"
+	BackoffFor     string `json:"backoff_duration"`                   // whole minutes or hours: "90m", "2h"
 }
 
 // connectionPerMinute is what one connection is assumed to carry at most:
