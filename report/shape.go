@@ -232,7 +232,7 @@ func isPrintable(s string) bool {
 }
 
 // yamlString quotes s as a single-quoted YAML scalar: nothing is an escape
-// inside except ” for a quote, so regexes stay as written.
+// inside except a doubled quote, so regexes stay as written.
 func yamlString(s string) string {
 	if !isPrintable(s) {
 		return fmt.Sprintf("%q", s) // YAML double quotes take Go's escapes for control characters
