@@ -1,8 +1,10 @@
 package analyze
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -104,10 +106,15 @@ func FormatWindow(d time.Duration) string {
 	}
 }
 
-// series buckets minute counts into windows, per IP when byIP.
+// buildSeries buckets minute counts (in minute order, as SendMinutes
+// returns them) into windows, per IP when byIP.
 func buildSeries(ms []ingest.MinuteSends, win time.Duration, byIP bool) (map[string][]window, []string) {
 	w := int64(win / time.Second)
-	tmp := map[string]map[int64]int64{}
+	// A handful of IPs: find a row's series by comparing with the last
+	// one used and then the few others, not by hashing every row's key.
+	var keys []string
+	var series [][]window
+	cur := -1
 	for _, m := range ms {
 		key := ""
 		if byIP {
@@ -116,25 +123,38 @@ func buildSeries(ms []ingest.MinuteSends, win time.Duration, byIP bool) (map[str
 				key = ingest.UnknownIP
 			}
 		}
-		if tmp[key] == nil {
-			tmp[key] = map[int64]int64{}
+		if cur < 0 || keys[cur] != key {
+			cur = slices.Index(keys, key)
+			if cur < 0 {
+				keys = append(keys, key)
+				series = append(series, nil)
+				cur = len(keys) - 1
+			}
 		}
 		start := (m.Minute * 60) / w * w
-		tmp[key][start] += m.Sends
-	}
-	out := map[string][]window{}
-	var keys []string
-	for k, byStart := range tmp {
-		keys = append(keys, k)
-		ws := make([]window, 0, len(byStart))
-		for s, n := range byStart {
-			ws = append(ws, window{s, n})
+		ws := series[cur]
+		switch k := len(ws) - 1; {
+		case k >= 0 && ws[k].start == start:
+			ws[k].sends += m.Sends
+		case k >= 0 && ws[k].start > start:
+			return buildSeriesUnordered(ms, win, byIP)
+		default:
+			series[cur] = append(ws, window{start, m.Sends})
 		}
-		sort.Slice(ws, func(i, j int) bool { return ws[i].start < ws[j].start })
-		out[k] = ws
+	}
+	out := make(map[string][]window, len(keys))
+	for i, k := range keys {
+		out[k] = series[i]
 	}
 	sort.Strings(keys)
 	return out, keys
+}
+
+// buildSeriesUnordered is buildSeries for minute counts in any order.
+func buildSeriesUnordered(ms []ingest.MinuteSends, win time.Duration, byIP bool) (map[string][]window, []string) {
+	sorted := slices.Clone(ms)
+	slices.SortStableFunc(sorted, func(a, b ingest.MinuteSends) int { return cmp.Compare(a.Minute, b.Minute) })
+	return buildSeries(sorted, win, byIP)
 }
 
 // highestSince gives, for each window, the index of the last earlier window
@@ -272,9 +292,35 @@ func rankWindows(ctx context.Context, src SendSource, ms []ingest.MinuteSends, o
 	type cand struct {
 		key string
 		i   int
+		w   window
+	}
+	// better ranks by sends, then the earlier window; equal ones keep the
+	// order they were found in (keys sorted, windows in time order).
+	better := func(a, b cand) bool {
+		if a.w.sends != b.w.sends {
+			return a.w.sends > b.w.sends
+		}
+		return a.w.start < b.w.start
 	}
 	var cands []cand
+	add := func(c cand) {
+		if opts.Top <= 0 {
+			cands = append(cands, c)
+			return
+		}
+		// Keep only the best Top, in order: most windows fail the first test.
+		if len(cands) == opts.Top && !better(c, cands[len(cands)-1]) {
+			return
+		}
+		at := sort.Search(len(cands), func(i int) bool { return better(c, cands[i]) })
+		if len(cands) < opts.Top {
+			cands = append(cands, cand{})
+		}
+		copy(cands[at+1:], cands[at:])
+		cands[at] = c
+	}
 	hs := map[string][]int{}
+	first, last, n := int64(1<<62), int64(-1<<62), 0
 	for _, k := range keys {
 		ws := series[k]
 		hs[k] = highestSince(ws)
@@ -283,31 +329,18 @@ func rankWindows(ctx context.Context, src SendSource, ms []ingest.MinuteSends, o
 				continue
 			}
 			if w.sends > opts.Over {
-				cands = append(cands, cand{k, i})
+				add(cand{k, i, w})
 			}
-			if rep == nil {
-				continue
-			}
-			rep.Windows++
-			t := time.Unix(w.start, 0).UTC()
-			if rep.First == nil || t.Before(*rep.First) {
-				rep.First = &t
-			}
-			if rep.Last == nil || t.After(*rep.Last) {
-				t2 := t
-				rep.Last = &t2
-			}
+			n++
+			first, last = min(first, w.start), max(last, w.start)
 		}
 	}
-	sort.SliceStable(cands, func(a, b int) bool {
-		wa, wb := series[cands[a].key][cands[a].i], series[cands[b].key][cands[b].i]
-		if wa.sends != wb.sends {
-			return wa.sends > wb.sends
-		}
-		return wa.start < wb.start
-	})
-	if opts.Top > 0 && len(cands) > opts.Top {
-		cands = cands[:opts.Top]
+	if rep != nil && n > 0 {
+		f, l := time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
+		rep.Windows, rep.First, rep.Last = n, &f, &l
+	}
+	if opts.Top <= 0 {
+		sort.SliceStable(cands, func(a, b int) bool { return better(cands[a], cands[b]) })
 	}
 	peaks := map[string]map[int64]int64{}
 	winSec := int64(opts.Window / time.Second)

@@ -3,6 +3,9 @@ package ingest
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"io"
 	"sort"
 	"time"
 )
@@ -29,7 +32,8 @@ func (s *Store) providerID(ctx context.Context, name string) (int64, error) {
 }
 
 // SendMinutes returns sends per minute and IP to a provider ("" = every
-// provider) in [from, to), from events and from pre-aggregated counts.
+// provider) in [from, to), from events and from pre-aggregated counts,
+// ordered by minute and IP.
 //
 // Events and counts may measure the same sends at different grain (a
 // warehouse's per-minute totals next to the per-IP events of the same
@@ -46,75 +50,91 @@ func (s *Store) SendMinutes(ctx context.Context, provider string, from, to time.
 	if err != nil {
 		return nil, err
 	}
-	// sends[0] is from events, sends[1] from counts.
-	type cell struct {
-		ip    string
-		sends [2]int64
+	type evRow struct{ m, ipID, n int64 }
+	type cntRow struct {
+		m, n int64
+		ip   string
 	}
-	byMinute := map[int64][]cell{}
-	add := func(side int, q string, args ...any) error {
-		rows, err := s.db.QueryContext(ctx, q, args...)
-		if err != nil {
-			return wrapDBErr("read send counts", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var m, ipID, n int64
-			var ip string
-			if side == 0 {
-				if err := rows.Scan(&m, &ipID, &n); err != nil {
-					return err
-				}
-				ip = ips[ipID]
-			} else if err := rows.Scan(&m, &ip, &n); err != nil {
-				return err
-			}
-			cs := byMinute[m]
-			i := 0
-			for i < len(cs) && cs[i].ip != ip {
-				i++
-			}
-			if i == len(cs) {
-				cs = append(cs, cell{ip: ip})
-			}
-			cs[i].sends[side] += n
-			byMinute[m] = cs
-		}
-		return rows.Err()
-	}
+	var evs []evRow
+	var cnts []cntRow
+	evQ := `SELECT minute, ip_id, sends FROM event_minutes
+		WHERE provider_id = ? AND minute BETWEEN ? AND ? AND sends > 0 ORDER BY minute`
+	cntQ := `SELECT minute, ip, sum(sends) FROM minute_counts WHERE provider_id = ? AND minute BETWEEN ? AND ?
+		GROUP BY minute, ip ORDER BY minute`
+	args := []any{a, b}
 	if provider != "" {
 		pid, err := s.providerID(ctx, provider)
 		if err != nil {
 			return nil, wrapDBErr("read send counts", err)
 		}
-		// The events side reads ip ids and names them in Go: a join per
-		// row was most of the time of a warm spikes run.
-		if err := add(0, `SELECT minute, ip_id, sends FROM event_minutes
-			WHERE provider_id = ? AND minute BETWEEN ? AND ? AND sends > 0`, pid, a, b); err != nil {
-			return nil, err
-		}
-		if err := add(1, `SELECT minute, ip, sum(sends) FROM minute_counts WHERE provider_id = ? AND minute BETWEEN ? AND ?
-			GROUP BY minute, ip`, pid, a, b); err != nil {
-			return nil, err
-		}
+		args = []any{pid, a, b}
 	} else {
-		if err := add(0, `SELECT minute, ip_id, sum(sends) FROM event_minutes
-			WHERE provider_id IN (SELECT id FROM providers) AND minute BETWEEN ? AND ? GROUP BY minute, ip_id
-			HAVING sum(sends) > 0`, a, b); err != nil {
-			return nil, err
-		}
-		if err := add(1, `SELECT minute, ip, sum(sends) FROM minute_counts WHERE minute BETWEEN ? AND ? GROUP BY minute, ip`, a, b); err != nil {
-			return nil, err
-		}
+		evQ = `SELECT minute, ip_id, sum(sends) FROM event_minutes
+			WHERE provider_id IN (SELECT id FROM providers) AND minute BETWEEN ? AND ?
+			GROUP BY minute, ip_id HAVING sum(sends) > 0 ORDER BY minute`
+		cntQ = `SELECT minute, ip, sum(sends) FROM minute_counts WHERE minute BETWEEN ? AND ?
+			GROUP BY minute, ip ORDER BY minute`
 	}
-	out := make([]MinuteSends, 0, len(byMinute))
-	for m, cs := range byMinute {
+	// Hundreds of thousands of rows: read them through the driver, not
+	// database/sql, whose per-row locking and conversions cost as much as
+	// SQLite's own work.
+	err = s.rawRows(ctx, evQ, args, func(v []driver.Value) error {
+		evs = append(evs, evRow{asInt(v[0]), asInt(v[1]), asInt(v[2])})
+		return nil
+	})
+	if err != nil {
+		return nil, wrapDBErr("read send counts", err)
+	}
+	err = s.rawRows(ctx, cntQ, args, func(v []driver.Value) error {
+		cnts = append(cnts, cntRow{m: asInt(v[0]), ip: asString(v[1]), n: asInt(v[2])})
+		return nil
+	})
+	if err != nil {
+		return nil, wrapDBErr("read send counts", err)
+	}
+
+	// Both lists are in minute order: walk them together, one minute at a
+	// time. sends[0] is from events, sends[1] from counts.
+	type cell struct {
+		ip    string
+		sends [2]int64
+	}
+	out := make([]MinuteSends, 0, len(evs)+len(cnts))
+	var cells []cell
+	put := func(ip string, side int, n int64) {
+		for i := range cells {
+			if cells[i].ip == ip {
+				cells[i].sends[side] += n
+				return
+			}
+		}
+		c := cell{ip: ip}
+		c.sends[side] = n
+		cells = append(cells, c)
+	}
+	i, j := 0, 0
+	for i < len(evs) || j < len(cnts) {
+		m := int64(1<<63 - 1)
+		if i < len(evs) {
+			m = evs[i].m
+		}
+		if j < len(cnts) && cnts[j].m < m {
+			m = cnts[j].m
+		}
+		cells = cells[:0]
+		for ; i < len(evs) && evs[i].m == m; i++ {
+			put(ips[evs[i].ipID], 0, evs[i].n)
+		}
+		for ; j < len(cnts) && cnts[j].m == m; j++ {
+			put(cnts[j].ip, 1, cnts[j].n)
+		}
+		sort.Slice(cells, func(x, y int) bool { return cells[x].ip < cells[y].ip })
 		var total [2]int64
 		var known int64
-		for _, c := range cs {
-			for side := range 2 {
-				total[side] += c.sends[side]
-			}
+		first := len(out)
+		for _, c := range cells {
+			total[0] += c.sends[0]
+			total[1] += c.sends[1]
 			if c.ip != "" {
 				n := max(c.sends[0], c.sends[1])
 				known += n
@@ -122,16 +142,69 @@ func (s *Store) SendMinutes(ctx context.Context, provider string, from, to time.
 			}
 		}
 		if rest := max(total[0], total[1], known) - known; rest > 0 {
-			out = append(out, MinuteSends{Minute: m, IP: "", Sends: rest})
+			// "" sorts first within the minute.
+			out = append(out, MinuteSends{})
+			copy(out[first+1:], out[first:])
+			out[first] = MinuteSends{Minute: m, IP: "", Sends: rest}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Minute != out[j].Minute {
-			return out[i].Minute < out[j].Minute
-		}
-		return out[i].IP < out[j].IP
-	})
 	return out, nil
+}
+
+// rawRows runs a query on one connection through the driver and calls fn
+// with each row's values (valid only during the call).
+func (s *Store) rawRows(ctx context.Context, q string, args []any, fn func([]driver.Value) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		qc, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return errors.New("the SQLite driver cannot run queries directly")
+		}
+		nv := make([]driver.NamedValue, len(args))
+		for i, a := range args {
+			nv[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+		}
+		rows, err := qc.QueryContext(ctx, q, nv)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		vals := make([]driver.Value, len(rows.Columns()))
+		for {
+			if err := rows.Next(vals); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			if err := fn(vals); err != nil {
+				return err
+			}
+		}
+	})
+}
+
+func asInt(v driver.Value) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case float64:
+		return int64(x)
+	}
+	return 0
+}
+
+func asString(v driver.Value) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	}
+	return ""
 }
 
 // ipNames maps ip ids to addresses; 0 (unknown) maps to "".
