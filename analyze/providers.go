@@ -50,9 +50,6 @@ func ParseProvider(s string) (Provider, error) {
 //go:embed data/providers.tsv
 var providersTSV []byte
 
-//go:embed data/mx.tsv
-var mxTSV []byte
-
 // DomainRow is one known consumer domain with the source that lists it.
 type DomainRow struct {
 	Domain   string   `json:"domain"`
@@ -60,33 +57,25 @@ type DomainRow struct {
 	Source   string   `json:"source"`
 }
 
-// MXRow maps an MX host suffix to the receiving system behind it.
-type MXRow struct {
-	Suffix   string   `json:"suffix"`
-	Provider Provider `json:"provider"`
-	System   string   `json:"system"` // outlook.com, microsoft365, google, yahoo, icloud
-	Source   string   `json:"source"`
-}
-
 // Providers answers which provider receives mail for a domain, by exact
-// domain match, and which system an MX host belongs to.
+// domain match. (Which receiving system an MX host belongs to is the DNS
+// checks' knowledge: checks/knowledge/mx_receivers.csv.)
 type Providers struct {
 	byDomain map[string]Provider
 	domains  []DomainRow
-	mx       []MXRow
 }
 
 // DefaultProviders is the embedded knowledge, parsed once. It is never
 // modified after parsing.
 var DefaultProviders = sync.OnceValue(func() *Providers {
-	p, err := parseProviders(providersTSV, mxTSV)
+	p, err := parseProviders(providersTSV)
 	if err != nil {
 		panic("embedded provider data: " + err.Error())
 	}
 	return p
 })
 
-func parseProviders(domainData, mxData []byte) (*Providers, error) {
+func parseProviders(domainData []byte) (*Providers, error) {
 	p := &Providers{byDomain: map[string]Provider{}}
 	err := readTSV(domainData, 3, func(line int, f []string) error {
 		d := strings.ToLower(f[0])
@@ -104,18 +93,6 @@ func parseProviders(domainData, mxData []byte) (*Providers, error) {
 	if err != nil {
 		return nil, fmt.Errorf("providers.tsv: %w", err)
 	}
-	err = readTSV(mxData, 4, func(line int, f []string) error {
-		if f[3] == "" {
-			return fmt.Errorf("line %d: %s has no source", line, f[0])
-		}
-		p.mx = append(p.mx, MXRow{Suffix: strings.ToLower(f[0]), Provider: Provider(f[1]), System: f[2], Source: f[3]})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("mx.tsv: %w", err)
-	}
-	// Longest suffix first so a more specific rule wins.
-	sort.SliceStable(p.mx, func(i, j int) bool { return len(p.mx[i].Suffix) > len(p.mx[j].Suffix) })
 	return p, nil
 }
 
@@ -156,18 +133,6 @@ func (p *Providers) ForDomain(domain string) Provider {
 		return v
 	}
 	return ProviderOther
-}
-
-// ForMX identifies the receiving system of an MX host by suffix on a label
-// boundary.
-func (p *Providers) ForMX(host string) (MXRow, bool) {
-	h := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(host)), ".")
-	for _, r := range p.mx {
-		if h == r.Suffix || strings.HasSuffix(h, "."+r.Suffix) {
-			return r, true
-		}
-	}
-	return MXRow{}, false
 }
 
 // Domains lists the known domains of a provider (all when provider is ""), sorted.

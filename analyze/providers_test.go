@@ -59,24 +59,3 @@ func TestMicrosoftDomainListIsTheSourcedOne(t *testing.T) {
 		}
 	}
 }
-
-func TestForMX(t *testing.T) {
-	p := DefaultProviders()
-	cases := []struct{ host, system string }{
-		{"hotmail-com.olc.protection.outlook.com.", "outlook.com"},
-		{"example-com.mail.protection.outlook.com", "microsoft365"},
-		{"example-com.r-v1.mx.microsoft", "microsoft365"},
-		{"aspmx.l.google.com", "google"},
-		{"mta5.am0.yahoodns.net", "yahoo"},
-		{"mx01.mail.icloud.com", "icloud"},
-	}
-	for _, c := range cases {
-		r, ok := p.ForMX(c.host)
-		if !ok || r.System != c.system {
-			t.Errorf("ForMX(%q) = %+v %v, want system %s", c.host, r, ok, c.system)
-		}
-	}
-	if r, ok := p.ForMX("notgoogle.com"); ok {
-		t.Errorf("ForMX matched across a label boundary: %+v", r)
-	}
-}

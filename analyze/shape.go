@@ -26,6 +26,7 @@ type ThrottleRule struct {
 type ShapeKnowledge struct {
 	Provider                   Provider          `json:"provider"`
 	System                     string            `json:"system"`
+	MXSuffixes                 []string          `json:"mx_suffixes"`
 	MaxConnections             int               `json:"max_connections"`
 	MaxDeliveriesPerConnection int               `json:"max_deliveries_per_connection"`
 	Throttle                   []ThrottleRule    `json:"throttle"`
@@ -57,7 +58,7 @@ func parseShaping(data []byte) (map[Provider]*ShapeKnowledge, error) {
 			k = &ShapeKnowledge{Provider: p, Sources: map[string]string{}}
 			out[p] = k
 		}
-		if prev, ok := k.Sources[key]; ok && key != "throttle_regex" {
+		if prev, ok := k.Sources[key]; ok && key != "throttle_regex" && key != "mx_suffix" {
 			return fmt.Errorf("line %d: %s %s given twice (first: %s)", line, p, key, prev)
 		}
 		k.Sources[key] = source
@@ -66,6 +67,11 @@ func parseShaping(data []byte) (map[Provider]*ShapeKnowledge, error) {
 		switch key {
 		case "system":
 			k.System = value
+		case "mx_suffix":
+			if !strings.HasPrefix(value, ".") || strings.ContainsAny(value, " '\"") {
+				return bad(fmt.Errorf("an MX suffix starts with a dot"))
+			}
+			k.MXSuffixes = append(k.MXSuffixes, value)
 		case "max_connections":
 			k.MaxConnections, err = positive(value)
 		case "max_deliveries_per_connection":
@@ -102,9 +108,9 @@ func parseShaping(data []byte) (map[Provider]*ShapeKnowledge, error) {
 		return nil, fmt.Errorf("shaping.tsv: %w", err)
 	}
 	for p, k := range out {
-		if k.System == "" || k.MaxConnections == 0 || k.MaxDeliveriesPerConnection == 0 || len(k.Throttle) == 0 ||
+		if k.System == "" || len(k.MXSuffixes) == 0 || k.MaxConnections == 0 || k.MaxDeliveriesPerConnection == 0 || len(k.Throttle) == 0 ||
 			k.BackoffFor == 0 || k.IncreaseAfter == 0 || k.IncreaseStepPercent == 0 {
-			return nil, fmt.Errorf("shaping.tsv: %s lacks a key (system, max_connections, max_deliveries_per_connection, throttle_regex, backoff_for, increase_after, increase_step)", p)
+			return nil, fmt.Errorf("shaping.tsv: %s lacks a key (system, mx_suffix, max_connections, max_deliveries_per_connection, throttle_regex, backoff_for, increase_after, increase_step)", p)
 		}
 	}
 	return out, nil
@@ -147,7 +153,7 @@ type ShapePlan struct {
 	PerMinute float64  `json:"rate_per_ip_per_minute"`
 	Domains   []string `json:"domains"`
 	// System and MXSuffixes identify the receiving infrastructure, for
-	// MTAs that shape by MX rather than by domain.
+	// MTAs that shape by MX rather than by domain (".olc.protection.outlook.com").
 	System                  string   `json:"system"`
 	MXSuffixes              []string `json:"mx_suffixes"`
 	Connections             int      `json:"max_connections_per_ip"`
@@ -236,11 +242,7 @@ func Shape(opts ShapeOptions) (*ShapePlan, error) {
 			p.Domains = append(p.Domains, d.Domain)
 		}
 	}
-	for _, r := range DefaultProviders().mx {
-		if r.Provider == opts.Provider && r.System == k.System {
-			p.MXSuffixes = append(p.MXSuffixes, r.Suffix)
-		}
-	}
+	p.MXSuffixes = k.MXSuffixes
 	p.Connections = min(k.MaxConnections, max(1, ceilDiv(int64(p.PerMinute*1000), connectionPerMinute*1000)))
 	p.DeliveriesPerConnection = min(k.MaxDeliveriesPerConnection, lim.N)
 

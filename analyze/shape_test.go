@@ -49,6 +49,7 @@ func TestParseShapingRejects(t *testing.T) {
 		"no example":    "microsoft\tthrottle_regex\tx\t\tsomewhere\n",
 		"unknown key":   "microsoft\tcolour\tblue\t\tsomewhere\n",
 		"missing keys":  "microsoft\tsystem\toutlook.com\t\tsomewhere\n",
+		"bad suffix":    "microsoft\tmx_suffix\tolc.protection.outlook.com\t\tsomewhere\n",
 		"given twice":   "microsoft\tsystem\toutlook.com\t\tsomewhere\nmicrosoft\tsystem\tx\t\tsomewhere\n",
 		"bad backoff":   "microsoft\tbackoff_rate\tslowly\t\tsomewhere\n",
 		"short columns": "microsoft\tsystem\toutlook.com\n",
@@ -70,7 +71,7 @@ func TestShapeTenPerMinute(t *testing.T) {
 	if len(p.Domains) != len(DefaultProviders().Domains(ProviderMicrosoft)) || p.Domains[0] == "" {
 		t.Errorf("%d domains", len(p.Domains))
 	}
-	if len(p.MXSuffixes) != 1 || p.MXSuffixes[0] != "olc.protection.outlook.com" {
+	if len(p.MXSuffixes) != 1 || p.MXSuffixes[0] != ".olc.protection.outlook.com" {
 		t.Errorf("MX suffixes %v, want the Outlook.com consumer one only", p.MXSuffixes)
 	}
 	// 60 s / 10 = 6 s between deliveries: 600 an hour, exactly the limit.

@@ -38,6 +38,16 @@ type ParseOptions struct {
 	TZ        *time.Location // for zone-less times
 	Status    StatusMap      // source words -> types
 	ColumnMap map[Field]string
+	// Year is the year of the first line of a log whose timestamps carry
+	// none (classic syslog); 0 infers it from ModTime, else from Now.
+	Year int
+	// ModTime is the input file's modification time, zero for stdin.
+	ModTime time.Time
+	// Now is the injected clock; nil means time.Now.
+	Now func() time.Time
+	// SendingIP is the IP an MTA log does not record (--sending-ip),
+	// canonical, empty when not given.
+	SendingIP string
 	// CountsProvider is the provider pre-aggregated counts are for when the
 	// file has no provider or domain column ("all" for every recipient).
 	CountsProvider string
@@ -49,9 +59,14 @@ type Registry struct {
 }
 
 // NewRegistry returns every built-in format, most specific first: the
-// catch-all CSV reader comes last.
+// catch-all CSV reader comes last (PowerMTA's header is CSV too).
 func NewRegistry() *Registry {
-	return &Registry{formats: []Format{sendGridFormat{}, sndsDataFormat{}, sndsStatusFormat{}, countsFormat{}, csvExportFormat{}}}
+	return &Registry{formats: []Format{
+		sendGridFormat{}, kumoMTAFormat{},
+		postfixFormat{}, eximFormat{}, powerMTAFormat{},
+		sndsDataFormat{}, sndsStatusFormat{}, countsFormat{},
+		csvExportFormat{},
+	}}
 }
 
 // Names lists the formats for --help and errors.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -29,7 +30,8 @@ type Input struct {
 type opened struct {
 	r           *bufio.Reader
 	compression string
-	size        int64 // raw size, 0 when unknown (stdin)
+	size        int64     // raw size, 0 when unknown (stdin)
+	modTime     time.Time // zero for stdin
 	consumed    *atomic.Int64
 	closers     []io.Closer
 }
@@ -111,6 +113,7 @@ func openInput(in Input) (*opened, error) {
 				return nil, fmt.Errorf("open %s: is a directory", in.Name)
 			}
 			o.size = st.Size()
+			o.modTime = st.ModTime()
 		}
 		src = f
 	}

@@ -232,3 +232,11 @@ func (s *Store) overviewTables(ctx context.Context, o *Overview) error {
 	}
 	return rows.Err()
 }
+
+// HasSource reports whether a finished run read an input of this name.
+func (s *Store) HasSource(ctx context.Context, name string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sources so JOIN ingest_runs r ON r.id = so.run_id
+		WHERE so.name = ? AND r.status = 'finished'`, name).Scan(&n)
+	return n > 0, wrapDBErr("read sources", err)
+}

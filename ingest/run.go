@@ -42,6 +42,11 @@ type Options struct {
 	CountsProvider string
 	Now            func() time.Time
 	Registry       *Registry
+	// Year is the year of the first line of syslog-style logs without one
+	// (0 infers it from the file's modification time or the clock).
+	Year int
+	// SendingIP is used for MTA logs that do not record the sending IP.
+	SendingIP string
 }
 
 // RunSummary is what an ingest run did. Read = Stored + Duplicates + Rejected,
@@ -127,6 +132,13 @@ func Ingest(ctx context.Context, s *Store, inputs []Input, opts Options) (*RunSu
 	}
 	if opts.Format == "" {
 		opts.Format = "auto"
+	}
+	if opts.SendingIP != "" {
+		ip, ok := normalizeIP(opts.SendingIP)
+		if !ok {
+			return nil, fmt.Errorf("sending IP %q is not an IP address", opts.SendingIP)
+		}
+		opts.SendingIP = ip
 	}
 	var forced Format
 	if opts.Format != "auto" {
@@ -351,7 +363,8 @@ func (w *writer) ingestOne(ctx context.Context, in Input, forced Format, status 
 	defer cancel()
 	ch := make(chan *batch, 4)
 	sink := &batchSink{ctx: pctx, out: ch, free: w.free, enrich: opts.Enrich, normalize: opts.Normalize, in: o}
-	popts := &ParseOptions{Source: in.Name, TZ: opts.TZ, Status: status, ColumnMap: opts.ColumnMap, CountsProvider: opts.CountsProvider}
+	popts := &ParseOptions{Source: in.Name, TZ: opts.TZ, Status: status, ColumnMap: opts.ColumnMap, CountsProvider: opts.CountsProvider,
+		Year: opts.Year, ModTime: o.modTime, Now: opts.Now, SendingIP: opts.SendingIP}
 	var parseErr error
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -54,6 +55,7 @@ type Printer struct {
 // Section is one titled table of a human-readable result.
 type Section struct {
 	Title  string
+	Intro  []string // lines printed before the table
 	Header []string
 	Rows   [][]string
 	Notes  []string // lines printed under the table
@@ -92,12 +94,40 @@ func (p Printer) Print(d Doc) error {
 }
 
 func writeCSV(w io.Writer, records any) error {
-	cw := csv.NewWriter(w)
-	if err := gocsv.MarshalCSV(records, gocsv.NewSafeCSVWriter(cw)); err != nil {
+	cw := &formulaSafeWriter{gocsv.NewSafeCSVWriter(csv.NewWriter(w))}
+	if err := gocsv.MarshalCSV(records, cw); err != nil {
 		return fmt.Errorf("write csv: %w", err)
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// formulaSafeWriter defuses spreadsheet formula injection: a reply text such
+// as =HYPERLINK(...) must not become a live formula when the CSV is opened in
+// a spreadsheet. Cells starting with = + - @ TAB or CR that are not plain
+// numbers get a leading apostrophe (OWASP's recommendation).
+type formulaSafeWriter struct{ *gocsv.SafeCSVWriter }
+
+func (f *formulaSafeWriter) Write(row []string) error {
+	for i, c := range row {
+		row[i] = DefuseFormula(c)
+	}
+	return f.SafeCSVWriter.Write(row)
+}
+
+// DefuseFormula prefixes a cell that a spreadsheet would run as a formula.
+func DefuseFormula(c string) string {
+	if c == "" {
+		return c
+	}
+	switch c[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		if _, err := strconv.ParseFloat(c, 64); err == nil {
+			return c // a signed number is data, not a formula
+		}
+		return "'" + c
+	}
+	return c
 }
 
 func (p Printer) table(d Doc) error {
@@ -112,6 +142,10 @@ func (p Printer) table(d Doc) error {
 		}
 		if s.Title != "" {
 			b.WriteString(Clean(s.Title))
+			b.WriteByte('\n')
+		}
+		for _, l := range s.Intro {
+			b.WriteString(Clean(l))
 			b.WriteByte('\n')
 		}
 		if len(s.Header) > 0 {
@@ -175,6 +209,10 @@ func (p Printer) markdown(d Doc) error {
 		if s.Title != "" {
 			b.WriteString("### ")
 			b.WriteString(MarkdownText(s.Title))
+			b.WriteString("\n\n")
+		}
+		for _, l := range s.Intro {
+			b.WriteString(MarkdownText(l))
 			b.WriteString("\n\n")
 		}
 		if len(s.Header) > 0 {
@@ -258,12 +296,21 @@ func validAt(s string, i int) bool {
 	return !(r == utf8.RuneError && size <= 1)
 }
 
-var mdCellEscaper = strings.NewReplacer(`\`, `\\`, `|`, `\|`, "\r\n", "<br>", "\n", "<br>", "\r", "<br>",
+var mdCellEscaper = strings.NewReplacer(`\`, `\\`, `|`, `\|`,
 	"<", "&lt;", ">", "&gt;", "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`)
 
+var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n")
+
 // MarkdownCell escapes text for one Markdown table cell: nothing in it can
-// end the cell, start a new row, or become HTML or a link.
-func MarkdownCell(s string) string { return mdCellEscaper.Replace(Clean(s)) }
+// end the cell, start a new row, or become HTML or a link. Line breaks
+// become <br>.
+func MarkdownCell(s string) string {
+	lines := strings.Split(lineBreaks.Replace(s), "\n")
+	for i, l := range lines {
+		lines[i] = mdCellEscaper.Replace(Clean(l))
+	}
+	return strings.Join(lines, "<br>")
+}
 
 var mdTextEscaper = strings.NewReplacer(`\`, `\\`, "<", "&lt;", ">", "&gt;", "`", "\\`", "[", `\[`, "]", `\]`, "*", `\*`, "_", `\_`)
 

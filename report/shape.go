@@ -101,11 +101,11 @@ func shapeKumo(b *strings.Builder, p *analyze.ShapePlan) {
 	b.WriteString("# A custom shaping file: list it after KumoMTA's own shaping.toml (extra_files of\n")
 	b.WriteString("# shaping:setup_with_automation), so it adds to the bundled provider entries.\n\n")
 	fmt.Fprintf(b, "[provider.%s]\n", name)
-	fmt.Fprintf(b, "# Every site whose MX hosts end in this: the %s MX hosts, which receive the %d %s domains\n", p.System, len(p.Domains), p.Provider)
+	fmt.Fprintf(b, "# Every site whose MX hosts end in this: %s, which receives the %d %s domains\n", p.System, len(p.Domains), p.Provider)
 	fmt.Fprintf(b, "# (%s) and any vanity domain hosted there.\n", domainSample(p.Domains, 4))
 	var match []string
 	for _, s := range p.MXSuffixes {
-		match = append(match, "{MXSuffix = "+tomlString("."+s)+"}")
+		match = append(match, "{MXSuffix = "+tomlString(s)+"}")
 	}
 	fmt.Fprintf(b, "match = [%s]\n", strings.Join(match, ", "))
 	b.WriteString("# The limit, per egress source (sending IP) over every matching site together: KumoMTA keys\n")
@@ -154,7 +154,7 @@ func shapeYAML(b *strings.Builder, p *analyze.ShapePlan) {
 	for _, d := range p.Domains {
 		fmt.Fprintf(b, "  - %s\n", yamlString(d))
 	}
-	fmt.Fprintf(b, "mx_suffixes:  # the %s MX hosts; vanity domains hosted there are found by MX\n", p.System)
+	fmt.Fprintf(b, "mx_suffixes:  # %s's MX hosts; vanity domains hosted there are found by MX\n", p.System)
 	for _, s := range p.MXSuffixes {
 		fmt.Fprintf(b, "  - %s\n", yamlString(s))
 	}

@@ -145,7 +145,7 @@ func TestEmitSQLPostgres(t *testing.T) {
 	// Zone-less times are New York time, as ingest --tz America/New_York reads them.
 	pg.psql(t, "America/New_York", `COPY "Notifications" (created_at, email, status, ip, attempt, message_id) FROM STDIN WITH (FORMAT csv, HEADER true)`, []byte(csv))
 
-	query := mustRun(t, nil, "spikes", "--emit-sql", "postgres", "--provider", "microsoft", "--table", "public.Notifications",
+	query := runOK(t, nil, "spikes", "--emit-sql", "postgres", "--provider", "microsoft", "--table", "public.Notifications",
 		"--time-col", "created_at", "--recipient-col", "email", "--ip-col", "ip", "--attempt-col", "attempt", "--status-col", "status")
 	if strings.Contains(query, "~") || strings.Contains(strings.ToLower(query), " like ") {
 		t.Errorf("the query matches by pattern:\n%s", query)
@@ -158,8 +158,8 @@ func TestEmitSQLPostgres(t *testing.T) {
 
 	dir := t.TempDir()
 	evDB, cntDB := filepath.Join(dir, "events.db"), filepath.Join(dir, "counts.db")
-	mustRun(t, strings.NewReader(csv), "--db", evDB, "ingest", "--no-progress", "--tz", "America/New_York", "-")
-	out := mustRun(t, bytes.NewReader(counts), "--db", cntDB, "ingest", "--no-progress", "-")
+	runOK(t, strings.NewReader(csv), "--db", evDB, "ingest", "--no-progress", "--tz", "America/New_York", "-")
+	out := runOK(t, bytes.NewReader(counts), "--db", cntDB, "ingest", "--no-progress", "-")
 	if !strings.Contains(out, "pre-aggregated counts") {
 		t.Fatalf("the query's CSV was not read as counts:\n%s", out)
 	}
@@ -188,7 +188,7 @@ func TestEmitSQLPostgres(t *testing.T) {
 	// The same table, as a person reads it, apart from the peak column.
 	tableOf := func(db string) string {
 		var kept []string
-		for _, l := range strings.Split(mustRun(t, nil, "--db", db, "spikes", "--by", "total", "--top", "15"), "\n") {
+		for _, l := range strings.Split(runOK(t, nil, "--db", db, "spikes", "--by", "total", "--top", "15"), "\n") {
 			if f := strings.Split(l, "|"); len(f) == 5 {
 				kept = append(kept, f[0]+f[1]+f[3]+f[4])
 			}
@@ -200,7 +200,7 @@ func TestEmitSQLPostgres(t *testing.T) {
 	}
 
 	// Without the status filter the opens would be counted: the filters matter.
-	loose := mustRun(t, nil, "spikes", "--emit-sql", "postgres", "--table", "Notifications", "--time-col", "created_at",
+	loose := runOK(t, nil, "spikes", "--emit-sql", "postgres", "--table", "Notifications", "--time-col", "created_at",
 		"--recipient-col", "email", "--ip-col", "ip", "--attempt-col", "attempt")
 	looseCounts := pg.psql(t, "UTC", "COPY ("+loose+") TO STDOUT WITH CSV HEADER", nil)
 	if sumCounts(t, looseCounts) <= sumCounts(t, counts) {

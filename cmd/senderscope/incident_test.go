@@ -35,14 +35,14 @@ func TestBundledIncident(t *testing.T) {
 	}
 	f.Close()
 	db := filepath.Join(dir, "incident.db")
-	mustRun(t, nil, "--db", db, "ingest", "--no-progress", csvPath)
+	runOK(t, nil, "--db", db, "ingest", "--no-progress", csvPath)
 	os.Remove(csvPath)
 
 	// spikes --by total: the burst minute with its count, ranked behind
 	// exactly the earlier spikes that were bigger, the highest since the
 	// last of them.
 	var spikes analyze.SpikeReport
-	if err := json.Unmarshal([]byte(mustRun(t, nil, "--db", db, "-o", "json", "spikes", "--by", "total", "--top", "0")), &spikes); err != nil {
+	if err := json.Unmarshal([]byte(runOK(t, nil, "--db", db, "-o", "json", "spikes", "--by", "total", "--top", "0")), &spikes); err != nil {
 		t.Fatal(err)
 	}
 	wantRank := 1
@@ -91,7 +91,7 @@ func TestBundledIncident(t *testing.T) {
 
 	// onset: the first 4.7.650 is on the first IP, linked to the burst.
 	var onsets []analyze.Onset
-	if err := json.Unmarshal([]byte(mustRun(t, nil, "--db", db, "-o", "json", "onset")), &onsets); err != nil {
+	if err := json.Unmarshal([]byte(runOK(t, nil, "--db", db, "-o", "json", "onset")), &onsets); err != nil {
 		t.Fatal(err)
 	}
 	if len(onsets) != len(facts.FirstDeferral) {
@@ -122,7 +122,7 @@ func TestBundledIncident(t *testing.T) {
 
 	// simulate --limit 10/1m: what the operator's limiter costs.
 	var sim analyze.SimReport
-	if err := json.Unmarshal([]byte(mustRun(t, nil, "--db", db, "-o", "json", "simulate", "--limit", "10/1m")), &sim); err != nil {
+	if err := json.Unmarshal([]byte(runOK(t, nil, "--db", db, "-o", "json", "simulate", "--limit", "10/1m")), &sim); err != nil {
 		t.Fatal(err)
 	}
 	r := sim.Results[0]
@@ -138,7 +138,7 @@ func TestBundledIncident(t *testing.T) {
 			t.Errorf("%d sends on %s in one minute, yet no send waited a minute", pc.Count, pc.IP)
 		}
 	}
-	table := mustRun(t, nil, "--db", db, "simulate", "--limit", "10/1m")
+	table := runOK(t, nil, "--db", db, "simulate", "--limit", "10/1m")
 	if !strings.Contains(table, "10/1m sliding") || !strings.Contains(table, "Added delay") {
 		t.Errorf("simulate table:\n%s", table)
 	}

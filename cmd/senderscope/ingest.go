@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -23,6 +24,8 @@ type ingestOpts struct {
 	tz         string
 	provider   string
 	noProgress bool
+	year       int
+	sendingIP  string
 }
 
 func newIngestCmd(app *App, g *globals) *cobra.Command {
@@ -42,6 +45,20 @@ Formats (detected from the content, or chosen with --format):
             source_ip, outgoing_ip), message_id (message_id, msg_id, smtp_id), attempt,
             id, class (stream, category, kind). --map overrides.
   sendgrid  SendGrid Event Webhook JSON: a POST body (array) or one event per line.
+  kumomta   KumoMTA log records (JSON lines; zstd-compressed segments are fine).
+            "KumoMTA internal:" responses are KumoMTA's own: kept as text with no
+            SMTP code, type word TransientFailure/internal.
+  postfix   Postfix mail log (syslog): one event per to= line (sent, deferred,
+            bounced) and per recipient of status=expired. Classic syslog times have
+            no year: it comes from --year, else the file's modification time, else
+            today; a December to January turn moves it on. Postfix does not log the
+            sending IP: it is taken from the IP Microsoft quotes in its reply, else
+            --sending-ip.
+  exim      Exim main log: => and -> deliveries, == deferrals, ** bounces. Times
+            without a zone are read in --tz. The sending IP is I=[ip] when logged
+            (log_selector +outgoing_interface), else the reply's, else --sending-ip.
+  powermta  PowerMTA accounting CSV (header: type, then timeLogged), columns by
+            name; records d, b, t, tq, r, f, rb, rs; sending IP from dlvSourceIp.
   snds      Microsoft SNDS "View Data" export (headerless, 14 columns): stored per IP and day.
   snds-status  SNDS "IP Status" export: blocked IP ranges and the reason.
   counts    pre-aggregated sends per minute (minute,count[,provider|domain][,ip], header
@@ -60,6 +77,7 @@ it again to complete it.`,
   senderscope ingest --status soft_failed=deferred,hard_failed=bounced export.csv.gz
   senderscope ingest --tz Europe/Berlin local-times.csv
   senderscope ingest sendgrid-2026-02-*.json
+  senderscope ingest --year 2025 --sending-ip 203.0.113.10 /var/log/mail.log.1.gz
   senderscope ingest --provider microsoft per-minute-counts.csv
   senderscope ingest ./exports/`,
 		Args: cobra.MinimumNArgs(1),
@@ -75,6 +93,8 @@ it again to complete it.`,
 	f.StringVar(&o.tz, "tz", "UTC", "time zone of timestamps that carry none (IANA name, e.g. Europe/Berlin)")
 	f.StringVar(&o.provider, "provider", "", "provider that pre-aggregated counts without a provider or domain column are for (microsoft, gmail, yahoo, apple, other, all)")
 	f.BoolVar(&o.noProgress, "no-progress", false, "never draw a progress bar")
+	f.IntVar(&o.year, "year", 0, "year of the first line of a syslog file whose times have none (default: from the file's modification time, else this year)")
+	f.StringVar(&o.sendingIP, "sending-ip", "", "sending IP for MTA logs that do not record it (Postfix, Exim without I=)")
 	return cmd
 }
 
@@ -108,6 +128,17 @@ func parseIngestOpts(o *ingestOpts) (ingest.Options, error) {
 		return opts, usagef("--tz %q: not a time zone name (e.g. UTC, Europe/Berlin, America/New_York)", o.tz)
 	}
 	opts.TZ = loc
+	if o.year != 0 && (o.year < 1970 || o.year > 9999) {
+		return opts, usagef("--year %d: expected a four-digit year such as 2024", o.year)
+	}
+	opts.Year = o.year
+	if o.sendingIP != "" {
+		ip, err := netip.ParseAddr(strings.Trim(o.sendingIP, "[]"))
+		if err != nil {
+			return opts, usagef("--sending-ip %q: not an IP address", o.sendingIP)
+		}
+		opts.SendingIP = ip.Unmap().String()
+	}
 	if o.provider != "" {
 		p, err := analyze.ParseProvider(o.provider)
 		if err != nil {
@@ -176,11 +207,11 @@ func runIngest(ctx context.Context, app *App, g *globals, o *ingestOpts) error {
 		return &dbError{err}
 	}
 	defer store.Close()
-	argsJSON, _ := json.Marshal(map[string]any{"inputs": o.inputs, "format": o.format, "map": o.maps, "status": o.statuses, "tz": o.tz})
+	argsJSON, _ := json.Marshal(map[string]any{"inputs": o.inputs, "format": o.format, "map": o.maps, "status": o.statuses, "tz": o.tz,
+		"year": o.year, "sending_ip": o.sendingIP})
 	opts.Args = string(argsJSON)
 	opts.Now = app.Now
-	providers := analyze.DefaultProviders()
-	opts.Enrich = func(e *ingest.Event) { e.Provider = string(providers.ForDomain(e.Domain)) }
+	opts.Enrich = enricher()
 	var prog *report.Progress
 	if app.StderrTTY && !o.noProgress {
 		prog = report.NewProgress(app.Stderr)
@@ -214,4 +245,10 @@ func runIngest(ctx context.Context, app *App, g *globals, o *ingestOpts) error {
 		return &dbError{err}
 	}
 	return nil
+}
+
+// enricher sets each event's provider from its recipient domain, exactly.
+func enricher() func(*ingest.Event) {
+	providers := analyze.DefaultProviders()
+	return func(e *ingest.Event) { e.Provider = string(providers.ForDomain(e.Domain)) }
 }

@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/rogpeppe/go-internal/testscript"
 	_ "modernc.org/sqlite" // the dbquery test command reads the database directly
 )
@@ -38,6 +40,8 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"gzip":    cmdGzip,
+			"zstd":    cmdZstd,
+			"chtime":  cmdChtime,
 			"dbquery": cmdDBQuery,
 			"zipfile": cmdZipFile,
 		},
@@ -55,6 +59,40 @@ func cmdGzip(ts *testscript.TestScript, neg bool, args []string) {
 	zw.Close()
 	if err := os.WriteFile(ts.MkAbs(args[1]), b.Bytes(), 0o644); err != nil {
 		ts.Fatalf("gzip: %v", err)
+	}
+}
+
+// cmdZstd compresses a file as KumoMTA writes its log segments: zstd SRC DST.
+func cmdZstd(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: zstd SRC DST")
+	}
+	var b bytes.Buffer
+	zw, err := zstd.NewWriter(&b)
+	if err != nil {
+		ts.Fatalf("zstd: %v", err)
+	}
+	zw.Write([]byte(ts.ReadFile(args[0])))
+	if err := zw.Close(); err != nil {
+		ts.Fatalf("zstd: %v", err)
+	}
+	if err := os.WriteFile(ts.MkAbs(args[1]), b.Bytes(), 0o644); err != nil {
+		ts.Fatalf("zstd: %v", err)
+	}
+}
+
+// cmdChtime sets a file's modification time: chtime FILE RFC3339-TIME.
+// Syslog files without years take theirs from it.
+func cmdChtime(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: chtime FILE TIME")
+	}
+	t, err := time.Parse(time.RFC3339, args[1])
+	if err != nil {
+		ts.Fatalf("chtime: %v", err)
+	}
+	if err := os.Chtimes(ts.MkAbs(args[0]), t, t); err != nil {
+		ts.Fatalf("chtime: %v", err)
 	}
 }
 

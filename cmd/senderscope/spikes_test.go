@@ -32,7 +32,7 @@ func runCLI(t testing.TB, stdin io.Reader, args ...string) (stdout, stderr strin
 	return out.String(), errb.String(), code
 }
 
-func mustRun(t testing.TB, stdin io.Reader, args ...string) string {
+func runOK(t testing.TB, stdin io.Reader, args ...string) string {
 	t.Helper()
 	out, errText, code := runCLI(t, stdin, args...)
 	if code != 0 {
@@ -303,15 +303,15 @@ func ingestSpikeData(t *testing.T) (string, *spikeData) {
 	dir := t.TempDir()
 	d := genSpikeData()
 	db := filepath.Join(dir, "s.db")
-	mustRun(t, strings.NewReader(d.eventsCSV()), "--db", db, "ingest", "--no-progress", "--tz", "America/New_York", "-")
-	mustRun(t, strings.NewReader(d.countsCSV()), "--db", db, "ingest", "--no-progress", "-")
+	runOK(t, strings.NewReader(d.eventsCSV()), "--db", db, "ingest", "--no-progress", "--tz", "America/New_York", "-")
+	runOK(t, strings.NewReader(d.countsCSV()), "--db", db, "ingest", "--no-progress", "-")
 	return db, d
 }
 
 func spikesJSON(t *testing.T, args ...string) *analyze.SpikeReport {
 	t.Helper()
 	var rep analyze.SpikeReport
-	if err := json.Unmarshal([]byte(mustRun(t, nil, append([]string{"-o", "json"}, args...)...)), &rep); err != nil {
+	if err := json.Unmarshal([]byte(runOK(t, nil, append([]string{"-o", "json"}, args...)...)), &rep); err != nil {
 		t.Fatal(err)
 	}
 	return &rep
