@@ -28,7 +28,7 @@ func WriteShape(w io.Writer, p *analyze.ShapePlan, f analyze.ShapeFormat) error 
 
 func shapeHead(b *strings.Builder, p *analyze.ShapePlan, f analyze.ShapeFormat) {
 	fmt.Fprintf(b, "# senderscope shape --emit %s --provider %s --limit %s\n", f, p.Provider, p.Limit)
-	fmt.Fprintf(b, "# At most %s per sending IP to %s (received by %s), i.e. %d an hour.\n", perText(p.Limit), p.Provider, p.System, p.PerHour)
+	fmt.Fprintf(b, "# At most %s per sending IP to %s (%s): %d an hour.\n", perText(p.Limit), p.Provider, p.System, p.PerHour)
 }
 
 // perText reads "10/1m" as "10 per 1m".
@@ -101,8 +101,8 @@ func shapeKumo(b *strings.Builder, p *analyze.ShapePlan) {
 	b.WriteString("# A custom shaping file: list it after KumoMTA's own shaping.toml (extra_files of\n")
 	b.WriteString("# shaping:setup_with_automation), so it adds to the bundled provider entries.\n\n")
 	fmt.Fprintf(b, "[provider.%s]\n", name)
-	fmt.Fprintf(b, "# Every site whose MX hosts end in this: %s, which receives the %d %s domains\n", p.System, len(p.Domains), p.Provider)
-	fmt.Fprintf(b, "# (%s) and any vanity domain hosted there.\n", domainSample(p.Domains, 4))
+	fmt.Fprintf(b, "# Every destination whose MX hosts end in this: %s, which receives the %d %s\n", p.System, len(p.Domains), p.Provider)
+	fmt.Fprintf(b, "# domains (%s) and any vanity domain hosted there.\n", domainSample(p.Domains, 4))
 	var match []string
 	for _, s := range p.MXSuffixes {
 		match = append(match, "{MXSuffix = "+tomlString(s)+"}")
