@@ -110,26 +110,37 @@ func FormatWindow(d time.Duration) string {
 // returns them) into windows, per IP when byIP.
 func buildSeries(ms []ingest.MinuteSends, win time.Duration, byIP bool) (map[string][]window, []string) {
 	w := int64(win / time.Second)
-	// A handful of IPs: find a row's series by comparing with the last
-	// one used and then the few others, not by hashing every row's key.
+	keyOf := func(m ingest.MinuteSends) string {
+		if !byIP {
+			return ""
+		}
+		if m.IP == "" {
+			return ingest.UnknownIP
+		}
+		return m.IP
+	}
+	// A handful of IPs: find a row's series by comparing with the last one
+	// used and then the few others, not by hashing every row's key. A first
+	// pass sizes each series, since regrowing a million windows costs more.
 	var keys []string
-	var series [][]window
+	var sizes []int
 	cur := -1
 	for _, m := range ms {
-		key := ""
-		if byIP {
-			key = m.IP
-			if key == "" {
-				key = ingest.UnknownIP
+		if k := keyOf(m); cur < 0 || keys[cur] != k {
+			if cur = slices.Index(keys, k); cur < 0 {
+				keys, sizes, cur = append(keys, k), append(sizes, 0), len(keys)
 			}
 		}
-		if cur < 0 || keys[cur] != key {
-			cur = slices.Index(keys, key)
-			if cur < 0 {
-				keys = append(keys, key)
-				series = append(series, nil)
-				cur = len(keys) - 1
-			}
+		sizes[cur]++
+	}
+	series := make([][]window, len(keys))
+	for i, n := range sizes {
+		series[i] = make([]window, 0, n)
+	}
+	cur = -1
+	for _, m := range ms {
+		if k := keyOf(m); cur < 0 || keys[cur] != k {
+			cur = slices.Index(keys, k)
 		}
 		start := (m.Minute * 60) / w * w
 		ws := series[cur]
@@ -146,6 +157,7 @@ func buildSeries(ms []ingest.MinuteSends, win time.Duration, byIP bool) (map[str
 	for i, k := range keys {
 		out[k] = series[i]
 	}
+	keys = slices.Clone(keys)
 	sort.Strings(keys)
 	return out, keys
 }
@@ -303,12 +315,15 @@ func rankWindows(ctx context.Context, src SendSource, ms []ingest.MinuteSends, o
 		return a.w.start < b.w.start
 	}
 	var cands []cand
+	// floor is the sends of the worst kept window once Top are kept: most
+	// windows are below it and cost one comparison.
+	floor := int64(-1)
 	add := func(c cand) {
 		if opts.Top <= 0 {
 			cands = append(cands, c)
 			return
 		}
-		// Keep only the best Top, in order: most windows fail the first test.
+		// Keep only the best Top, in order.
 		if len(cands) == opts.Top && !better(c, cands[len(cands)-1]) {
 			return
 		}
@@ -318,6 +333,9 @@ func rankWindows(ctx context.Context, src SendSource, ms []ingest.MinuteSends, o
 		}
 		copy(cands[at+1:], cands[at:])
 		cands[at] = c
+		if len(cands) == opts.Top {
+			floor = cands[len(cands)-1].w.sends
+		}
 	}
 	hs := map[string][]int{}
 	first, last, n := int64(1<<62), int64(-1<<62), 0
@@ -328,7 +346,7 @@ func rankWindows(ctx context.Context, src SendSource, ms []ingest.MinuteSends, o
 			if w.start < since {
 				continue
 			}
-			if w.sends > opts.Over {
+			if w.sends > opts.Over && w.sends >= floor {
 				add(cand{k, i, w})
 			}
 			n++

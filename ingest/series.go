@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
-	"sort"
 	"time"
 )
 
@@ -33,7 +33,7 @@ func (s *Store) providerID(ctx context.Context, name string) (int64, error) {
 
 // SendMinutes returns sends per minute and IP to a provider ("" = every
 // provider) in [from, to), from events and from pre-aggregated counts,
-// ordered by minute and IP.
+// in minute order.
 //
 // Events and counts may measure the same sends at different grain (a
 // warehouse's per-minute totals next to the per-IP events of the same
@@ -50,14 +50,14 @@ func (s *Store) SendMinutes(ctx context.Context, provider string, from, to time.
 	if err != nil {
 		return nil, err
 	}
-	type evRow struct{ m, ipID, n int64 }
 	type cntRow struct {
 		m, n int64
 		ip   string
 	}
-	var evs []evRow
 	var cnts []cntRow
-	evQ := `SELECT minute, ip_id, sends FROM event_minutes
+	// Two columns, not three: the driver's cost is per column read, and
+	// minute and ip id fit one integer (ip ids are small, checked below).
+	evQ := `SELECT minute * 1048576 + ip_id, sends FROM event_minutes
 		WHERE provider_id = ? AND minute BETWEEN ? AND ? AND sends > 0 ORDER BY minute`
 	cntQ := `SELECT minute, ip, sum(sends) FROM minute_counts WHERE provider_id = ? AND minute BETWEEN ? AND ?
 		GROUP BY minute, ip ORDER BY minute`
@@ -69,7 +69,7 @@ func (s *Store) SendMinutes(ctx context.Context, provider string, from, to time.
 		}
 		args = []any{pid, a, b}
 	} else {
-		evQ = `SELECT minute, ip_id, sum(sends) FROM event_minutes
+		evQ = `SELECT minute * 1048576 + ip_id, sum(sends) FROM event_minutes
 			WHERE provider_id IN (SELECT id FROM providers) AND minute BETWEEN ? AND ?
 			GROUP BY minute, ip_id HAVING sum(sends) > 0 ORDER BY minute`
 		cntQ = `SELECT minute, ip, sum(sends) FROM minute_counts WHERE minute BETWEEN ? AND ?
@@ -78,13 +78,13 @@ func (s *Store) SendMinutes(ctx context.Context, provider string, from, to time.
 	// Hundreds of thousands of rows: read them through the driver, not
 	// database/sql, whose per-row locking and conversions cost as much as
 	// SQLite's own work.
-	err = s.rawRows(ctx, evQ, args, func(v []driver.Value) error {
-		evs = append(evs, evRow{asInt(v[0]), asInt(v[1]), asInt(v[2])})
-		return nil
-	})
-	if err != nil {
-		return nil, wrapDBErr("read send counts", err)
+	for id := range ips {
+		if id >= 1<<20 {
+			return nil, fmt.Errorf("read send counts: ip id %d is too large to pack with the minute", id)
+		}
 	}
+	// Counts first (a warehouse export: usually far fewer rows), then the
+	// events streamed past them, both in minute order, one minute at a time.
 	err = s.rawRows(ctx, cntQ, args, func(v []driver.Value) error {
 		cnts = append(cnts, cntRow{m: asInt(v[0]), ip: asString(v[1]), n: asInt(v[2])})
 		return nil
@@ -92,63 +92,108 @@ func (s *Store) SendMinutes(ctx context.Context, provider string, from, to time.
 	if err != nil {
 		return nil, wrapDBErr("read send counts", err)
 	}
-
-	// Both lists are in minute order: walk them together, one minute at a
-	// time. sends[0] is from events, sends[1] from counts.
-	type cell struct {
-		ip    string
-		sends [2]int64
+	var out []MinuteSends
+	if len(cnts) == 0 {
+		// Events only: each row is already one minute and IP.
+		err = s.rawRows(ctx, evQ, args, func(v []driver.Value) error {
+			k := asInt(v[0])
+			out = append(out, MinuteSends{Minute: k >> 20, IP: ips[k&(1<<20-1)], Sends: asInt(v[1])})
+			return nil
+		})
+		if err != nil {
+			return nil, wrapDBErr("read send counts", err)
+		}
+		return out, nil
 	}
-	out := make([]MinuteSends, 0, len(evs)+len(cnts))
-	var cells []cell
-	put := func(ip string, side int, n int64) {
-		for i := range cells {
-			if cells[i].ip == ip {
-				cells[i].sends[side] += n
-				return
+	var r reconciler
+	j := 0
+	flushCounts := func(before int64) {
+		for j < len(cnts) && cnts[j].m < before {
+			m := cnts[j].m
+			for ; j < len(cnts) && cnts[j].m == m; j++ {
+				r.put(m, cnts[j].ip, 1, cnts[j].n, &out)
 			}
 		}
-		c := cell{ip: ip}
-		c.sends[side] = n
-		cells = append(cells, c)
 	}
-	i, j := 0, 0
-	for i < len(evs) || j < len(cnts) {
-		m := int64(1<<63 - 1)
-		if i < len(evs) {
-			m = evs[i].m
-		}
-		if j < len(cnts) && cnts[j].m < m {
-			m = cnts[j].m
-		}
-		cells = cells[:0]
-		for ; i < len(evs) && evs[i].m == m; i++ {
-			put(ips[evs[i].ipID], 0, evs[i].n)
-		}
-		for ; j < len(cnts) && cnts[j].m == m; j++ {
-			put(cnts[j].ip, 1, cnts[j].n)
-		}
-		sort.Slice(cells, func(x, y int) bool { return cells[x].ip < cells[y].ip })
-		var total [2]int64
-		var known int64
-		first := len(out)
-		for _, c := range cells {
-			total[0] += c.sends[0]
-			total[1] += c.sends[1]
-			if c.ip != "" {
-				n := max(c.sends[0], c.sends[1])
-				known += n
-				out = append(out, MinuteSends{Minute: m, IP: c.ip, Sends: n})
+	err = s.rawRows(ctx, evQ, args, func(v []driver.Value) error {
+		k := asInt(v[0])
+		m := k >> 20
+		if m != r.minute {
+			flushCounts(m)
+			for ; j < len(cnts) && cnts[j].m == m; j++ {
+				r.put(m, cnts[j].ip, 1, cnts[j].n, &out)
 			}
 		}
-		if rest := max(total[0], total[1], known) - known; rest > 0 {
-			// "" sorts first within the minute.
-			out = append(out, MinuteSends{})
-			copy(out[first+1:], out[first:])
-			out[first] = MinuteSends{Minute: m, IP: "", Sends: rest}
-		}
+		r.put(m, ips[k&(1<<20-1)], 0, asInt(v[1]), &out)
+		return nil
+	})
+	if err != nil {
+		return nil, wrapDBErr("read send counts", err)
 	}
+	flushCounts(1<<63 - 1)
+	r.flush(&out)
 	return out, nil
+}
+
+// reconciler gathers one minute's sends from events (side 0) and counts
+// (side 1) per IP and writes the minute out when the next one starts.
+type reconciler struct {
+	minute int64
+	cells  []reconcileCell
+}
+
+type reconcileCell struct {
+	ip    string
+	sends [2]int64
+}
+
+func (r *reconciler) put(m int64, ip string, side int, n int64, out *[]MinuteSends) {
+	if m != r.minute {
+		r.flush(out)
+		r.minute = m
+	}
+	for i := range r.cells {
+		if r.cells[i].ip == ip {
+			r.cells[i].sends[side] += n
+			return
+		}
+	}
+	c := reconcileCell{ip: ip}
+	c.sends[side] = n
+	r.cells = append(r.cells, c)
+}
+
+// flush writes the gathered minute: known IPs in order, then "" for what
+// they do not explain, first within the minute.
+func (r *reconciler) flush(out *[]MinuteSends) {
+	if len(r.cells) == 0 {
+		return
+	}
+	cells := r.cells
+	// A few cells a minute: insertion sort, without sort.Slice's allocation.
+	for x := 1; x < len(cells); x++ {
+		for y := x; y > 0 && cells[y].ip < cells[y-1].ip; y-- {
+			cells[y], cells[y-1] = cells[y-1], cells[y]
+		}
+	}
+	var total [2]int64
+	var known int64
+	for _, c := range cells {
+		total[0] += c.sends[0]
+		total[1] += c.sends[1]
+		if c.ip != "" {
+			known += max(c.sends[0], c.sends[1])
+		}
+	}
+	if rest := max(total[0], total[1], known) - known; rest > 0 {
+		*out = append(*out, MinuteSends{Minute: r.minute, IP: "", Sends: rest})
+	}
+	for _, c := range cells {
+		if c.ip != "" {
+			*out = append(*out, MinuteSends{Minute: r.minute, IP: c.ip, Sends: max(c.sends[0], c.sends[1])})
+		}
+	}
+	r.cells = r.cells[:0]
 }
 
 // rawRows runs a query on one connection through the driver and calls fn
