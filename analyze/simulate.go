@@ -86,7 +86,8 @@ type SimResult struct {
 	P95Seconds float64   `json:"delay_p95_seconds"`
 	P99Seconds float64   `json:"delay_p99_seconds"`
 	MaxSeconds float64   `json:"delay_max_seconds"`
-	// WorstBacklog is the most sends waiting at once on one IP, and when.
+	// WorstBacklog is the most sends waiting at once on one IP, and when;
+	// like WorstDrain*, only on the result for every class together.
 	WorstBacklog   int64      `json:"worst_backlog"`
 	WorstBacklogAt *time.Time `json:"worst_backlog_at,omitempty"`
 	WorstBacklogIP string     `json:"worst_backlog_ip,omitempty"`
