@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 	"time"
 )
 
@@ -92,6 +94,9 @@ func (s *Store) SendMinutes(ctx context.Context, provider string, from, to time.
 	if err != nil {
 		return nil, wrapDBErr("read send counts", err)
 	}
+	if len(cnts) == 0 && provider != "" {
+		return s.eventMinutes(ctx, evQ, args, ips)
+	}
 	var out []MinuteSends
 	if len(cnts) == 0 {
 		// Events only: each row is already one minute and IP.
@@ -132,6 +137,61 @@ func (s *Store) SendMinutes(ctx context.Context, provider string, from, to time.
 	}
 	flushCounts(1<<63 - 1)
 	r.flush(&out)
+	return out, nil
+}
+
+// eventMinutes reads one provider's event minutes (args: provider id, first
+// and last minute) when there are no counts to reconcile: each row is then
+// one minute and IP. The range is split into parts read on their own
+// connections at once, since SQLite's stepping through the rows is most of
+// a warm spikes run and a second core halves it.
+func (s *Store) eventMinutes(ctx context.Context, evQ string, args []any, ips map[int64]string) ([]MinuteSends, error) {
+	var lo, hi sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT
+		(SELECT minute FROM event_minutes WHERE provider_id = ?1 AND minute >= ?2 ORDER BY minute LIMIT 1),
+		(SELECT minute FROM event_minutes WHERE provider_id = ?1 AND minute <= ?3 ORDER BY minute DESC LIMIT 1)`, args...).Scan(&lo, &hi); err != nil {
+		return nil, wrapDBErr("read send counts", err)
+	}
+	if !lo.Valid || !hi.Valid {
+		return nil, nil
+	}
+	span := hi.Int64 - lo.Int64 + 1
+	parts := int64(min(runtime.GOMAXPROCS(0), 4))
+	if span < 100_000 {
+		parts = 1 // not worth a second connection
+	}
+	res := make([][]MinuteSends, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		a, b := lo.Int64+span*p/parts, lo.Int64+span*(p+1)/parts-1
+		wg.Go(func() {
+			// Sized from the span (an overestimate's memory is never
+			// touched), so a million rows are not copied while growing.
+			out := make([]MinuteSends, 0, min((b-a+1)*int64(len(ips)+1), 1<<24))
+			errs[p] = s.rawRows(ctx, evQ, []any{args[0], a, b}, func(v []driver.Value) error {
+				k := asInt(v[0])
+				out = append(out, MinuteSends{Minute: k >> 20, IP: ips[k&(1<<20-1)], Sends: asInt(v[1])})
+				return nil
+			})
+			res[p] = out
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, wrapDBErr("read send counts", err)
+	}
+	if parts == 1 {
+		return res[0], nil
+	}
+	n := 0
+	for _, r := range res {
+		n += len(r)
+	}
+	out := make([]MinuteSends, 0, n)
+	for _, r := range res {
+		out = append(out, r...)
+	}
 	return out, nil
 }
 

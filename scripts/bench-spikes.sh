@@ -40,19 +40,18 @@ sqlite3 "$work/plain.db" \
 rm "$work/export.csv"
 echo "stored: $(sqlite3 "$work/ss.db" 'SELECT count(*) FROM events') events; plain table: $(sqlite3 "$work/plain.db" 'SELECT count(*) FROM notifications') rows"
 
-# secs CMD...: wall seconds of one run, output discarded.
+# secs CMD...: "wall cpu" seconds of one run (cpu = user + sys), output discarded.
 secs() {
-  /usr/bin/time -f "%e" -o "$work/t" "$@" >/dev/null
-  cat "$work/t"
+  /usr/bin/time -f "%e %U %S" -o "$work/t" "$@" >/dev/null
+  awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' "$work/t"
 }
-# best CMD...: one untimed run, then the best of $runs.
+# best CMD...: one untimed run, then the run with the least wall time of $runs.
 best() {
   "$@" >/dev/null
-  local b=""
+  local b="" r
   for _ in $(seq "$runs"); do
-    local s
-    s=$(secs "$@")
-    if [ -z "$b" ] || awk "BEGIN{exit !($s < $b)}"; then b=$s; fi
+    r=$(secs "$@")
+    if [ -z "$b" ] || awk -v r="${r% *}" -v b="${b% *}" 'BEGIN{exit !(r < b)}'; then b=$r; fi
   done
   echo "$b"
 }
@@ -66,12 +65,13 @@ warm=$(best $ss spikes)
 warm_total=$(best $ss spikes --by total)
 plain=$(best sqlite3 "$work/plain.db" "$query")
 
-printf '%-58s %7.2f s\n' "senderscope spikes, cold (refreshes the aggregate)" "$cold"
-printf '%-58s %7.2f s\n' "senderscope spikes, warm (per IP + total, sliding peaks)" "$warm"
-printf '%-58s %7.2f s\n' "senderscope spikes --by total, warm" "$warm_total"
-printf '%-58s %7.2f s\n' "sqlite3 CLI: substring GROUP BY on the plain table" "$plain"
-awk -v p="$plain" -v w="$warm" -v c="$cold" 'BEGIN {
-  printf "warm spikes is %.1fx faster than the sqlite3 query; cold spikes %.1fx\n", p / w, p / c }'
+row() { printf '%-58s %7s s wall %7s s cpu\n' "$1" "${2% *}" "${2#* }"; }
+row "senderscope spikes, cold (refreshes the aggregate)" "$cold"
+row "senderscope spikes, warm (per IP + total, sliding peaks)" "$warm"
+row "senderscope spikes --by total, warm" "$warm_total"
+row "sqlite3 CLI: substring GROUP BY on the plain table" "$plain"
+awk -v p="${plain% *}" -v w="${warm% *}" -v c="${cold% *}" -v pc="${plain#* }" -v wc="${warm#* }" 'BEGIN {
+  printf "warm spikes is %.1fx faster than the sqlite3 query in wall time (%.1fx in cpu time); cold spikes %.2fx\n", p / w, pc / wc, p / c }'
 echo "load after:$(uptime | sed 's/.*load average://')"
 echo
 echo "top windows, senderscope (exact domains, per IP):"

@@ -138,6 +138,38 @@ func TestBundledIncident(t *testing.T) {
 			t.Errorf("%d sends on %s in one minute, yet no send waited a minute", pc.Count, pc.IP)
 		}
 	}
+	// rates: Microsoft in the pause band over the whole range and on the
+	// days of the block, every other provider healthy; delays within the
+	// ESP's retry horizon, and the messages it gave up on counted.
+	var rates analyze.RateReport
+	if err := json.Unmarshal([]byte(runOK(t, nil, "--db", db, "-o", "json", "rates", "--window", "1d", "--by", "total",
+		"--retry-horizon", facts.RetryHorizon.String())), &rates); err != nil {
+		t.Fatal(err)
+	}
+	for _, tot := range rates.Totals {
+		want := analyze.BandHealthy
+		if tot.Provider == string(analyze.ProviderMicrosoft) {
+			want = analyze.BandPause
+		}
+		if tot.Band != want {
+			t.Errorf("%s over the whole range: %.1f%% deferred, band %s, want %s", tot.Provider, 100*tot.DeferralRate, tot.Band, want)
+		}
+	}
+	blockDay := facts.FirstDeferral[0].At.Truncate(24 * time.Hour).Add(24 * time.Hour)
+	for _, row := range rates.Rows {
+		if row.Provider == string(analyze.ProviderMicrosoft) && !row.Start.Before(blockDay) && row.Start.Before(facts.BlockEnd.Truncate(24*time.Hour)) && row.Band != analyze.BandPause {
+			t.Errorf("Microsoft on %s, inside the block: band %s", row.Start.Format("2006-01-02"), row.Band)
+		}
+	}
+	for _, d := range rates.Delays {
+		if d.Provider != string(analyze.ProviderMicrosoft) {
+			continue
+		}
+		if d.Delivered == 0 || d.MaxSeconds > facts.RetryHorizon.Seconds() || d.P95Seconds > d.MaxSeconds || d.PastHorizon < int64(facts.HorizonBounces) {
+			t.Errorf("Microsoft delays %+v: want deliveries within %s and at least %d given up", d, facts.RetryHorizon, facts.HorizonBounces)
+		}
+	}
+
 	table := runOK(t, nil, "--db", db, "simulate", "--limit", "10/1m")
 	if !strings.Contains(table, "10/1m sliding") || !strings.Contains(table, "Added delay") {
 		t.Errorf("simulate table:\n%s", table)
