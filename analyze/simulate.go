@@ -227,7 +227,14 @@ func summarize(sends []ingest.SendEvent, delays []int64, byIP map[string][]int, 
 	if class != "" {
 		return r
 	}
-	for ip, idx := range byIP {
+	// In IP order, so a tie between IPs names the same one every run.
+	ips := make([]string, 0, len(byIP))
+	for ip := range byIP {
+		ips = append(ips, ip)
+	}
+	sort.Strings(ips)
+	for _, ip := range ips {
+		idx := byIP[ip]
 		// Backlog: arrivals not yet sent. Walk arrivals and departures in time order.
 		type ev struct {
 			t     int64

@@ -241,8 +241,34 @@ func (t *rawTee) drop(to int64) {
 	t.base += k
 }
 
+// MaxCSVLine bounds one physical line of CSV: encoding/csv buffers a whole
+// line, so an input without line breaks would otherwise be read into memory.
+const MaxCSVLine = 16 << 20
+
+// lineGuard fails a read once a line grows past max bytes.
+type lineGuard struct {
+	r    io.Reader
+	cur  int64
+	max  int64
+	line int64
+}
+
+func (g *lineGuard) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if i := bytes.LastIndexByte(p[:n], '\n'); i >= 0 {
+		g.line += int64(bytes.Count(p[:i+1], []byte{'\n'}))
+		g.cur = int64(n - i - 1)
+	} else {
+		g.cur += int64(n)
+	}
+	if g.cur > g.max {
+		return n, fmt.Errorf("line %d is longer than %d MiB: not a CSV record (a file without line breaks?)", g.line+1, g.max>>20)
+	}
+	return n, err
+}
+
 func (f csvExportFormat) Parse(ctx context.Context, r io.Reader, opts *ParseOptions, sink Sink) error {
-	tee := &rawTee{r: r}
+	tee := &rawTee{r: &lineGuard{r: r, max: MaxCSVLine}}
 	cr := csv.NewReader(tee)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true

@@ -116,10 +116,17 @@ type eximParser struct {
 	ev     Event
 	lineNo int64
 	raw    []byte
+	// tries counts "==" deferrals per message id and recipient: Exim logs no
+	// attempt numbers, and without them every retry would count as a send.
+	tries map[string]int
 }
 
+// eximMaxTries bounds the deferral counter; past it the counts restart (a
+// retry of a message deferred long before then counts as a first attempt).
+const eximMaxTries = 100_000
+
 func (f eximFormat) Parse(ctx context.Context, r io.Reader, opts *ParseOptions, sink Sink) error {
-	p := &eximParser{opts: opts, sink: sink}
+	p := &eximParser{opts: opts, sink: sink, tries: map[string]int{}}
 	lr := newLineReader(r)
 	for {
 		if lr.n&1023 == 0 && ctx.Err() != nil {
@@ -225,6 +232,16 @@ func (p *eximParser) line(line []byte) {
 	}
 	if ev.SendingIP == "" {
 		ev.SendingIP = p.opts.SendingIP
+	}
+	k := string(el.id) + "\x00" + addr
+	ev.Attempt = p.tries[k] + 1
+	if typ == TypeDeferred {
+		if len(p.tries) >= eximMaxTries {
+			clear(p.tries)
+		}
+		p.tries[k]++
+	} else {
+		delete(p.tries, k)
 	}
 	ev.Key = newKey("exim").u64(uint64(t.UnixMicro())).bytes(el.id).bytes(el.rest).sum()
 	p.sink.Event(ev)

@@ -10,7 +10,7 @@ func TestEximSample(t *testing.T) {
 	data := readSample(t, "exim-mainlog.log")
 	s := parseBytes(t, eximFormat{}, data, nil)
 	msFrank := "250 2.6.0 <20240305140003.7c1d2e@mail.example.com> [InternalId=…Queued mail for delivery -> 250 2.1.5"
-	checkEvents(t, s.events, []wantEvent{
+	checkEvents(t, s.events, withAttempts(nil, []wantEvent{
 		{line: 2, time: "2024-03-05T14:00:01Z", rcpt: "erin.example@gmail.com", typ: TypeDelivered, word: "=>", code: 250, enhanced: "2.0.0",
 			reply: gmailOK, messageID: "1rhQ2k-000000004Fa-2xQb"},
 		{line: 5, time: "2024-03-05T14:00:03Z", rcpt: "frank.example@hotmail.com", typ: TypeDelivered, word: "=>", code: 250, enhanced: "2.6.0",
@@ -35,7 +35,7 @@ func TestEximSample(t *testing.T) {
 		{line: 18, time: "2024-03-05T14:02:31Z", rcpt: "ivy.example@gmail.com", typ: TypeDeferred, word: "==", code: 421, enhanced: "4.7.28",
 			reply:     "421-4.7.28 Gmail has detected an unusual rate of unsolicited mail. To protect 421-4.7.28 our users from spam, …vso.199 - gsmtp",
 			messageID: "1rhQ3n-000000004Gf-3gHi"},
-	})
+	}))
 	if len(s.rejects) != 0 || s.zoneless != len(s.events) {
 		t.Errorf("rejects %+v, zone-less %d", s.rejects, s.zoneless)
 	}
@@ -70,7 +70,7 @@ func TestEximTraps(t *testing.T) {
 	opts.SendingIP = "198.51.100.7"
 	s := parseBytes(t, eximFormat{}, []byte(eximTrapsLog), opts)
 	ms11 := "451 4.7.650 The mail server [203.0.113.11] has been temporarily rate limited due to IP reputation. (S775)"
-	checkEvents(t, s.events, []wantEvent{
+	checkEvents(t, s.events, withAttempts(nil, []wantEvent{
 		{line: 2, time: "2024-03-05T14:00:01.25Z", rcpt: "a.user@hotmail.com", typ: TypeDelivered, word: "=>", code: 250, enhanced: "2.6.0",
 			reply: "250 2.6.0 <m1@example.com> [InternalId=1, Hostname=X] Queued mail for delivery -> 250 2.1.5", ip: "203.0.113.10",
 			messageID: "1rhQ2k-0004Fa-2x"},
@@ -85,7 +85,7 @@ func TestEximTraps(t *testing.T) {
 			reply: `250 2.6.0 "quoted" ok`, ip: "198.51.100.7", messageID: "1rhQ2l-0004Fc-0a"},
 		{line: 10, time: "2024-03-05T13:11:00Z", rcpt: "e.user@hotmail.com", typ: TypeDeferred, word: "==", code: 451, enhanced: "4.7.650",
 			reply: strings.Replace(ms11, "203.0.113.11", "203.0.113.10", 1), ip: "203.0.113.10", messageID: "1rhQ2l-0004Fc-0a"},
-	})
+	}))
 	if len(s.rejects) != 1 || s.rejects[0].Line != 11 || s.rejects[0].Reason != `exim == line: "not-an-address" is not an e-mail address` {
 		t.Errorf("rejects = %+v", s.rejects)
 	}

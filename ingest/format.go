@@ -62,8 +62,8 @@ type Registry struct {
 // catch-all CSV reader comes last (PowerMTA's header is CSV too).
 func NewRegistry() *Registry {
 	return &Registry{formats: []Format{
-		sendGridFormat{}, kumoMTAFormat{},
-		postfixFormat{}, eximFormat{}, powerMTAFormat{},
+		sendGridFormat{}, sparkPostFormat{}, mandrillFormat{}, sesFormat{}, mailgunFormat{}, postmarkFormat{}, brevoFormat{},
+		kumoMTAFormat{}, postfixFormat{}, eximFormat{}, powerMTAFormat{},
 		sndsDataFormat{}, sndsStatusFormat{}, countsFormat{},
 		csvExportFormat{},
 	}}

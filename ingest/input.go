@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,38 @@ import (
 
 // sniffSize is how much of an input detection looks at.
 const sniffSize = 64 << 10
+
+// Decompression limits. Logs and exports compress 5-50x, highly repetitive
+// ones a few hundred times; a decompression bomb expands thousands of times.
+// Past the free allowance, a compressed input may not expand more than
+// MaxExpansion times the compressed bytes read so far.
+const (
+	DefaultMaxExpansion = 1000
+	expansionAllowance  = 64 << 20
+)
+
+// ErrExpansion is returned when a compressed input expands past the limit.
+var ErrExpansion = errors.New("decompressed size exceeds the expansion limit")
+
+// expansionGuard stops reading a decompressed stream that grows too much
+// faster than its compressed source.
+type expansionGuard struct {
+	r        io.Reader
+	raw      *atomic.Int64 // compressed bytes consumed
+	out      int64
+	maxRatio int64
+	kind     string
+}
+
+func (g *expansionGuard) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	g.out += int64(n)
+	if g.out > expansionAllowance && g.out > g.maxRatio*g.raw.Load() {
+		return n, fmt.Errorf("%s: %w: %d bytes from %d compressed (more than %dx): refusing a likely decompression bomb",
+			g.kind, ErrExpansion, g.out, g.raw.Load(), g.maxRatio)
+	}
+	return n, err
+}
 
 // Input is one thing to read: a file or standard input.
 type Input struct {
@@ -98,7 +131,10 @@ func expandInputs(inputs []Input) ([]Input, error) {
 
 // openInput opens in and unwraps gzip or zstd by their magic bytes, whatever
 // the file is called.
-func openInput(in Input) (*opened, error) {
+func openInput(in Input, maxExpansion int64) (*opened, error) {
+	if maxExpansion <= 0 {
+		maxExpansion = DefaultMaxExpansion
+	}
 	o := &opened{consumed: new(atomic.Int64)}
 	src := in.Reader
 	if src == nil {
@@ -152,7 +188,13 @@ func openInput(in Input) (*opened, error) {
 	if body == io.Reader(raw) {
 		o.r = raw
 	} else {
-		o.r = bufio.NewReaderSize(body, 256<<10)
+		guard := &expansionGuard{r: body, raw: o.consumed, maxRatio: maxExpansion, kind: o.compression}
+		if strings.HasPrefix(o.compression, "zip") && o.size > 0 {
+			// A zip member is read from the file, not through the counter.
+			guard.raw = new(atomic.Int64)
+			guard.raw.Store(o.size)
+		}
+		o.r = bufio.NewReaderSize(guard, 256<<10)
 	}
 	return o, nil
 }

@@ -61,8 +61,14 @@ const postfixMaxPending = 1000
 type postfixMsg struct {
 	seq        uint64
 	messageID  string
-	nullSender bool     // from=<>: Postfix's own bounce notification
-	pending    []string // deferred recipients without a final status yet
+	nullSender bool          // from=<>: Postfix's own bounce notification
+	pending    []pendingRcpt // deferred recipients without a final status yet
+}
+
+// pendingRcpt is a recipient deferred so far, and how many times.
+type pendingRcpt struct {
+	addr  string
+	tries int
 }
 
 type qidRef struct {
@@ -369,8 +375,12 @@ func (p *postfixParser) delivery(sl *syslogLine, qid, rest []byte) {
 		m = p.queue.getOrAdd(qid)
 	}
 	p.fromQueue(ev, m, qid)
+	// Postfix logs no attempt numbers; counting this input's earlier
+	// deferrals gives them, so a retry is not mistaken for a new send. (A
+	// retry whose earlier attempts are in an older log counts as a first.)
+	ev.Attempt = 1
 	if m != nil {
-		m.settle(addr, typ == TypeDeferred)
+		ev.Attempt = m.settle(addr, typ == TypeDeferred) + 1
 	}
 	ev.Key = newKey("postfix").u64(uint64(t.UnixMicro())).bytes(sl.host).bytes(qid).str(addr).bytes(fields).sum()
 	p.sink.Event(ev)
@@ -390,19 +400,24 @@ func (p *postfixParser) fromQueue(ev *Event, m *postfixMsg, qid []byte) {
 	}
 }
 
-// settle records a recipient's latest status for a later status=expired.
-func (m *postfixMsg) settle(addr string, deferred bool) {
-	for i, r := range m.pending {
-		if r == addr {
-			if !deferred {
+// settle records a recipient's latest status for a later status=expired and
+// returns how many times it was deferred before this line.
+func (m *postfixMsg) settle(addr string, deferred bool) int {
+	for i := range m.pending {
+		if m.pending[i].addr == addr {
+			tries := m.pending[i].tries
+			if deferred {
+				m.pending[i].tries++
+			} else {
 				m.pending = append(m.pending[:i], m.pending[i+1:]...)
 			}
-			return
+			return tries
 		}
 	}
 	if deferred && len(m.pending) < postfixMaxPending {
-		m.pending = append(m.pending, addr)
+		m.pending = append(m.pending, pendingRcpt{addr: addr, tries: 1})
 	}
+	return 0
 }
 
 // expired handles "QID: from=<s>, status=expired, returned to sender": the
@@ -420,10 +435,11 @@ func (p *postfixParser) expired(sl *syslogLine, qid []byte) {
 		p.reject(reason)
 		return
 	}
-	for _, addr := range m.pending {
+	for _, pr := range m.pending {
+		addr := pr.addr
 		ev := &p.ev
 		*ev = Event{Time: t, Recipient: addr, Domain: addr[strings.LastIndexByte(addr, '@')+1:], Type: TypeBounced,
-			Word: "expired", Line: p.lineNo, SendingIP: p.opts.SendingIP}
+			Word: "expired", Line: p.lineNo, SendingIP: p.opts.SendingIP, Attempt: pr.tries + 1}
 		p.fromQueue(ev, m, qid)
 		ev.Key = newKey("postfix-expired").u64(uint64(t.UnixMicro())).bytes(sl.host).bytes(qid).str(addr).sum()
 		p.sink.Event(ev)

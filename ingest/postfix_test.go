@@ -57,9 +57,9 @@ func TestPostfixClassicSample(t *testing.T) {
 	opts := testParseOptions()
 	opts.Year = 2024
 	s := parseBytes(t, postfixFormat{}, data, opts)
-	checkEvents(t, s.events, postfixSampleWant(
+	checkEvents(t, s.events, withAttempts(nil, postfixSampleWant(
 		func(hms string) string { return "2024-03-05T" + hms + "Z" },
-		func(short string) string { return short }))
+		func(short string) string { return short })))
 	// status=expired names no recipient; with none of its to= lines in the
 	// file there is nobody to attribute it to.
 	if len(s.rejects) != 1 || s.rejects[0].Line != 21 || !strings.Contains(s.rejects[0].Reason, "status=expired for queue id 9A8B7C6D5E") {
@@ -80,9 +80,9 @@ func TestPostfixRFC3339MultiInstanceSample(t *testing.T) {
 	long := map[string]string{"4A3B92D1B2": "4TqB3N1pQ2z9rQn", "5B4CA3E2C3": "4TqB3N2sT5z9rQp", "6C5DB4F3D4": "4TqB3N3vW8z9rQq",
 		"7D6EC504E5": "4TqB3P0aB1z9rQr", "A091F837B8": "4TqB3P3gH0z9rQu", "8E7FD615F6": "4TqB3P1cD4z9rQs",
 		"9F80E726A7": "4TqB3P2eF7z9rQt", "3F2A81C0A1": "4TqB3N0kZbz9rQm"}
-	checkEvents(t, s.events, postfixSampleWant(
+	checkEvents(t, s.events, withAttempts(nil, postfixSampleWant(
 		func(hms string) string { return "2024-03-05T" + hms + fracs[hms] + "Z" },
-		func(short string) string { return long[short] }))
+		func(short string) string { return long[short] })))
 	if s.zoneless != 0 {
 		t.Errorf("%d zone-less times reported for RFC 3339 lines", s.zoneless)
 	}
@@ -203,7 +203,7 @@ func TestPostfixTraps(t *testing.T) {
 	s := parseBytes(t, postfixFormat{}, []byte(postfixTrapsLog), opts)
 	msReply := "451 4.7.650 The mail server [203.0.113.10] has been temporarily rate limited due to IP reputation. " +
 		"For e-mail delivery information, see https://aka.ms/postmaster (S775)"
-	checkEvents(t, s.events, []wantEvent{
+	checkEvents(t, s.events, withAttempts(map[int64]int{6: 2, 7: 2}, []wantEvent{
 		// The IP Microsoft quotes wins over --sending-ip: it is this event's.
 		{line: 3, time: "2024-03-05T14:00:01Z", rcpt: "a.user@hotmail.com", typ: TypeDeferred, word: "deferred", code: 451, enhanced: "4.7.650",
 			reply: msReply, ip: "203.0.113.10", messageID: "m1@example.com"},
@@ -222,7 +222,7 @@ func TestPostfixTraps(t *testing.T) {
 			reply: "250 2.0.0 Ok: queued as 9C8B7A6D5E", ip: "198.51.100.7", messageID: "20240310140000.6D2E3F4A5B@mta1.example.com", class: "null-sender"},
 		{line: 14, time: "2024-03-10T14:00:02Z", rcpt: "d.user@live.com", typ: TypeDeferred, word: "deferred", enhanced: "4.4.1",
 			reply: "connect to live-com.olc.protection.outlook.com[52.101.8.1]:25: Connection timed out", ip: "198.51.100.7", messageID: "7E3F4A5B6C"},
-	})
+	}))
 	wantRejects := []string{
 		`15: to=<root> is not an e-mail address`,
 		`16: postfix status=relayed is not sent, deferred, bounced or expired (map it with --status relayed=TYPE)`,
@@ -325,4 +325,16 @@ func TestPostfixOverlongLine(t *testing.T) {
 		s.rejects[0].Reason != "line longer than 1048576 bytes: not a syslog line" {
 		t.Errorf("rejects: %d, line %d, %d bytes, %q", len(s.rejects), s.rejects[0].Line, len(s.rejects[0].Raw), s.rejects[0].Reason)
 	}
+}
+
+// withAttempts sets the attempt numbers the Postfix and Exim parsers count: 1 unless this
+// input deferred the recipient before (byLine overrides).
+func withAttempts(byLine map[int64]int, ws []wantEvent) []wantEvent {
+	for i := range ws {
+		ws[i].attempt = 1
+		if n, ok := byLine[ws[i].line]; ok {
+			ws[i].attempt = n
+		}
+	}
+	return ws
 }

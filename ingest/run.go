@@ -40,8 +40,11 @@ type Options struct {
 	Args     string // what was asked, stored with the run as JSON
 	// CountsProvider: see ParseOptions.
 	CountsProvider string
-	Now            func() time.Time
-	Registry       *Registry
+	// MaxExpansion bounds how many times a compressed input may expand
+	// (default DefaultMaxExpansion).
+	MaxExpansion int64
+	Now          func() time.Time
+	Registry     *Registry
 	// Year is the year of the first line of syslog-style logs without one
 	// (0 infers it from the file's modification time or the clock).
 	Year int
@@ -330,7 +333,7 @@ const maxRejectRaw = 64 << 10
 // ingestOne reads one input: open, detect, parse on a goroutine, write here.
 func (w *writer) ingestOne(ctx context.Context, in Input, forced Format, status StatusMap, opts Options) (*SourceSummary, error) {
 	src := &SourceSummary{Name: in.Name}
-	o, err := openInput(in)
+	o, err := openInput(in, opts.MaxExpansion)
 	if err != nil {
 		src.Error = err.Error()
 		return src, &InputError{Source: in.Name, Err: err}

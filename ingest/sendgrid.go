@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -52,20 +51,173 @@ type sendGridEvent struct {
 }
 
 func (f sendGridFormat) Parse(ctx context.Context, r io.Reader, opts *ParseOptions, sink Sink) error {
-	return parseJSONRecords(ctx, r, opts, sink, func(raw []byte) ([]Event, string) {
-		var e sendGridEvent
-		if err := json.Unmarshal(raw, &e); err != nil {
+	return parseJSONRecords(ctx, r, opts, sink, newSendGridParser(opts).parse)
+}
+
+// sendGridParser keeps what one Parse reuses from record to record.
+type sendGridParser struct {
+	opts   *ParseOptions
+	e      sendGridEvent
+	evs    [1]Event
+	intern map[string]string // repeated values (event words, IPs, replies) stored once
+	ips    map[string]string // raw -> canonical sending IP
+}
+
+func newSendGridParser(opts *ParseOptions) *sendGridParser {
+	return &sendGridParser{opts: opts, intern: map[string]string{}, ips: map[string]string{}}
+}
+
+func (p *sendGridParser) parse(raw []byte) ([]Event, string) {
+	e := &p.e
+	var class string
+	if p.decodeFast(raw) {
+		class = p.category(e.Category)
+	} else {
+		// encoding/json is the reference; the fast path hands it anything unusual.
+		*e = sendGridEvent{}
+		if err := json.Unmarshal(raw, e); err != nil {
 			return nil, "not a SendGrid event: " + jsonErr(err)
 		}
-		ev, reason := f.event(&e, opts)
-		if reason != "" {
-			return nil, reason
+		class = firstCategory(e.Category)
+	}
+	ev, reason := p.event(e, class)
+	if reason != "" {
+		return nil, reason
+	}
+	p.evs[0] = ev
+	return p.evs[:], ""
+}
+
+// decodeFast fills p.e in one pass over raw, as json.Unmarshal would, or
+// returns false when raw holds anything it leaves to encoding/json: invalid
+// JSON, a type encoding/json would refuse, or a key that only matches a field
+// case-insensitively. The RawMessage fields alias raw and must be used before
+// the next record.
+func (p *sendGridParser) decodeFast(raw []byte) bool {
+	e := &p.e
+	*e = sendGridEvent{}
+	return scanFlatObject(raw, func(key, val []byte, kind byte) bool {
+		var dst *string
+		intern := false
+		switch string(key) {
+		case "email":
+			dst = &e.Email
+		case "event":
+			dst, intern = &e.Event, true
+		case "sg_event_id":
+			dst = &e.SGEventID
+		case "sg_message_id":
+			dst = &e.SGMessageID
+		case "smtp-id":
+			dst = &e.SMTPID
+		case "ip":
+			dst, intern = &e.IP, true
+		case "response":
+			dst, intern = &e.Response, true
+		case "reason":
+			dst, intern = &e.Reason, true
+		case "status":
+			dst, intern = &e.Status, true
+		case "timestamp":
+			e.Timestamp = val
+			return true
+		case "attempt":
+			e.Attempt = val
+			return true
+		case "category":
+			e.Category = val
+			return true
+		default:
+			return !foldsToSendGridKey(key)
 		}
-		return []Event{ev}, ""
+		switch kind {
+		case 's':
+			if intern {
+				*dst = p.internString(val[1 : len(val)-1])
+			} else {
+				*dst = string(val[1 : len(val)-1])
+			}
+		case 'e':
+			if err := json.Unmarshal(val, dst); err != nil {
+				return false
+			}
+		case 'z':
+			// null leaves a string as it was, as in encoding/json.
+		default:
+			return false
+		}
+		return true
 	})
 }
 
-func (sendGridFormat) event(e *sendGridEvent, opts *ParseOptions) (Event, string) {
+var sendGridKeys = []string{"email", "event", "sg_event_id", "sg_message_id", "smtp-id", "ip", "response", "reason", "status", "timestamp", "attempt", "category"}
+
+func foldsToSendGridKey(key []byte) bool {
+	for _, k := range sendGridKeys {
+		if len(k) == len(key) && bytes.EqualFold(key, []byte(k)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *sendGridParser) internString(b []byte) string {
+	if s, ok := p.intern[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(p.intern) < 4096 && len(s) <= 512 {
+		p.intern[s] = s
+	}
+	return s
+}
+
+// category is firstCategory without its double decoding when the category is
+// a plain string or an array of plain strings, as it nearly always is.
+func (p *sendGridParser) category(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	s := jsonScan{b: raw}
+	switch raw[0] {
+	case '"':
+		if kind, ok := s.str(); ok && kind == 's' && s.end() {
+			return p.internString(raw[1 : len(raw)-1])
+		}
+	case '[':
+		s.i++
+		s.space()
+		first := ""
+		for n := 0; ; n++ {
+			if n == 0 && s.eat(']') {
+				break
+			}
+			s.space()
+			v0 := s.i
+			if kind, ok := s.str(); !ok || kind != 's' {
+				return firstCategory(raw)
+			}
+			if n == 0 {
+				first = p.internString(raw[v0+1 : s.i-1])
+			}
+			s.space()
+			if s.eat(',') {
+				continue
+			}
+			if s.eat(']') {
+				break
+			}
+			return firstCategory(raw)
+		}
+		if s.end() {
+			return first
+		}
+	}
+	return firstCategory(raw)
+}
+
+func (p *sendGridParser) event(e *sendGridEvent, class string) (Event, string) {
+	opts := p.opts
 	var ev Event
 	if e.Event == "" {
 		return ev, `no "event" field`
@@ -75,15 +227,20 @@ func (sendGridFormat) event(e *sendGridEvent, opts *ParseOptions) (Event, string
 		return ev, fmt.Sprintf("event %q is not a known SendGrid event (map it with --status %s=TYPE)", clip(e.Event, 40), quoteWord(e.Event))
 	}
 	ev.Type, ev.Word = typ, e.Event
-	ts := strings.Trim(string(e.Timestamp), `"`)
-	if ts == "" || ts == "null" {
-		return ev, `no "timestamp" field`
+	var ts string
+	if t, ok := epochSeconds(e.Timestamp); ok {
+		ev.Time = t
+	} else {
+		ts = strings.Trim(string(e.Timestamp), `"`)
+		if ts == "" || ts == "null" {
+			return ev, `no "timestamp" field`
+		}
+		t, _, err := ParseTime(ts, opts.TZ)
+		if err != nil {
+			return ev, "timestamp: " + err.Error()
+		}
+		ev.Time = t
 	}
-	t, _, err := ParseTime(ts, opts.TZ)
-	if err != nil {
-		return ev, "timestamp: " + err.Error()
-	}
-	ev.Time = t
 	addr, domain, ok := SplitAddress(e.Email)
 	if !ok {
 		return ev, fmt.Sprintf("email %q is not an e-mail address", clip(e.Email, 80))
@@ -105,9 +262,14 @@ func (sendGridFormat) event(e *sendGridEvent, opts *ParseOptions) (Event, string
 	// is the reader's.
 	if typ == TypeDelivered || typ == TypeDeferred || typ == TypeBounced {
 		if e.IP != "" {
-			ip, ok := normalizeIP(e.IP)
+			ip, ok := p.ips[e.IP]
 			if !ok {
-				return ev, fmt.Sprintf("ip %q is not an IP address", clip(e.IP, 60))
+				if ip, ok = normalizeIP(e.IP); !ok {
+					return ev, fmt.Sprintf("ip %q is not an IP address", clip(e.IP, 60))
+				}
+				if len(p.ips) < 4096 {
+					p.ips[e.IP] = ip
+				}
 			}
 			ev.SendingIP = ip
 		}
@@ -123,7 +285,7 @@ func (sendGridFormat) event(e *sendGridEvent, opts *ParseOptions) (Event, string
 		}
 		ev.Attempt = n
 	}
-	ev.Class = firstCategory(e.Category)
+	ev.Class = class
 	if e.SGEventID != "" {
 		ev.Key = hashFields("sendgrid", e.SGEventID)
 	} else {
@@ -155,109 +317,4 @@ func firstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
-}
-
-func jsonErr(err error) string {
-	if se, ok := err.(*json.SyntaxError); ok {
-		return fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)
-	}
-	return err.Error()
-}
-
-// recordParser turns one JSON record into zero or more events, or says why not.
-type recordParser func(raw []byte) ([]Event, string)
-
-// parseJSONRecords streams JSON input in either shape ESP webhooks come in: a
-// top-level array (one POST body, numbered by record) or one JSON value per
-// line (an archive, numbered by line). A line holding an array is a POST body
-// and each of its elements is a record.
-func parseJSONRecords(ctx context.Context, r io.Reader, opts *ParseOptions, sink Sink, parse recordParser) error {
-	br := bufio.NewReaderSize(r, 256<<10)
-	first, err := peekNonSpace(br)
-	if err != nil {
-		return err
-	}
-	emit := func(line int64, raw []byte) {
-		evs, reason := parse(raw)
-		if reason != "" {
-			sink.Reject(line, string(raw), reason)
-			return
-		}
-		for i := range evs {
-			evs[i].Line = line
-			sink.Event(&evs[i])
-		}
-	}
-	if first == '[' {
-		dec := json.NewDecoder(br)
-		if _, err := dec.Token(); err != nil {
-			return fmt.Errorf("%s: %s", opts.Source, jsonErr(err))
-		}
-		for n := int64(1); dec.More(); n++ {
-			if n&1023 == 0 && ctx.Err() != nil {
-				return ctx.Err()
-			}
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				// The array is broken from here on: keep what is left as one reject.
-				rest, _ := io.ReadAll(io.MultiReader(dec.Buffered(), br))
-				sink.Reject(n, clip(string(rest), 1<<20), fmt.Sprintf("record %d: %s; the rest of the array could not be read", n, jsonErr(err)))
-				return nil
-			}
-			emit(n, raw)
-		}
-		return nil
-	}
-	var line int64
-	for {
-		if line&1023 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		b, err := br.ReadBytes('\n')
-		if len(b) > 0 {
-			line++
-			t := bytes.TrimSpace(b)
-			switch {
-			case len(t) == 0:
-			case t[0] == '[':
-				var arr []json.RawMessage
-				if uerr := json.Unmarshal(t, &arr); uerr != nil {
-					sink.Reject(line, string(t), jsonErr(uerr))
-				} else {
-					for _, raw := range arr {
-						emit(line, raw)
-					}
-				}
-			default:
-				emit(line, t)
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", opts.Source, err)
-		}
-	}
-}
-
-func peekNonSpace(br *bufio.Reader) (byte, error) {
-	for i := 1; ; i++ {
-		b, err := br.Peek(i)
-		if len(b) < i {
-			if err == io.EOF {
-				return 0, nil
-			}
-			return 0, err
-		}
-		c := b[i-1]
-		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
-			if c == 0xef && i == 1 { // UTF-8 byte order mark
-				br.Discard(3)
-				i = 0
-				continue
-			}
-			return c, nil
-		}
-	}
 }

@@ -181,6 +181,7 @@ func BenchmarkIngestCSV(b *testing.B) {
 	data := buf.Bytes()
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
+	var cpu time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		s, err := Open(context.Background(), filepath.Join(b.TempDir(), "b.db"))
@@ -188,15 +189,18 @@ func BenchmarkIngestCSV(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
+		c0 := processCPU()
 		sum, err := Ingest(context.Background(), s, []Input{{Name: "-", Reader: bytes.NewReader(data)}}, Options{Enrich: testEnrich})
 		if err != nil || sum.Stored != 1_000_000 {
 			b.Fatalf("%v %+v", err, sum)
 		}
 		b.StopTimer()
+		cpu += processCPU() - c0
 		s.Close()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Seconds())/float64(b.N), "s/1M-rows")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/1M-rows")
 }
 
 // BenchmarkCSVDecode compares gocsv's reflection-based decoding with the

@@ -62,3 +62,17 @@ func TestParseTimeRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestEpochSecondsAgreesWithParseTime(t *testing.T) {
+	for _, s := range []string{"1709647200", `"1709647200"`, "0", "01709647200", "99999999999", "100000000000", "1709647200123",
+		"1709647200.5", `"1709647200`, `" 1709647200"`, "-1", "", `""`, "17096472e2"} {
+		got, ok := epochSeconds([]byte(s))
+		want, _, err := ParseTime(strings.Trim(s, `"`), time.UTC)
+		if ok && (err != nil || !got.Equal(want) || got.Location() != time.UTC) {
+			t.Errorf("epochSeconds(%s) = %v, ParseTime says %v %v", s, got, want, err)
+		}
+		if !ok && s == "1709647200" {
+			t.Errorf("epochSeconds(%s) declined plain seconds", s)
+		}
+	}
+}

@@ -11,14 +11,15 @@ import (
 
 // InvestigationView is an investigation with its context, as investigate prints it.
 type InvestigationView struct {
-	Source        string                 `json:"source"`
-	Events        int64                  `json:"events"`
-	First         *time.Time             `json:"first,omitempty"`
-	Last          *time.Time             `json:"last,omitempty"`
-	Investigation *analyze.Investigation `json:"investigation"`
-	Checks        *checks.Report         `json:"checks,omitempty"`
-	ChecksSkipped string                 `json:"checks_skipped,omitempty"`
-	Next          []string               `json:"next"`
+	Source        string                  `json:"source"`
+	Events        int64                   `json:"events"`
+	First         *time.Time              `json:"first,omitempty"`
+	Last          *time.Time              `json:"last,omitempty"`
+	Investigation *analyze.Investigation  `json:"investigation"`
+	Deferrals     *analyze.DeferralReport `json:"deferrals,omitempty"`
+	Checks        *checks.Report          `json:"checks,omitempty"`
+	ChecksSkipped string                  `json:"checks_skipped,omitempty"`
+	Next          []string                `json:"next"`
 }
 
 // InvestigationDoc tells the incident's story in the order a person reads it.
@@ -75,7 +76,9 @@ func InvestigationDoc(v *InvestigationView, terminal bool) Doc {
 	sp.Notes = append(sp.Notes, "`senderscope spikes` has the per-IP view and a chart; a per-minute GROUP BY misses bursts that straddle a minute (peak in 60 s).")
 	d.Sections = append(d.Sections, sp)
 
-	auth := Section{Title: "4. Authentication and identity"}
+	d.Sections = append(d.Sections, repliesSection(v))
+
+	auth := Section{Title: "5. Authentication and identity"}
 	switch {
 	case v.Checks != nil:
 		auth.Header = []string{"severity", "finding", "subject", "explanation"}
@@ -92,7 +95,7 @@ func InvestigationDoc(v *InvestigationView, terminal bool) Doc {
 	}
 	d.Sections = append(d.Sections, auth)
 
-	lim := Section{Title: "5. What a limit would cost (replayed on the traffic before the incident)"}
+	lim := Section{Title: "6. What a limit would cost (replayed on the traffic before the incident)"}
 	if sim := inv.Simulation; sim != nil && len(sim.Results) > 0 {
 		r := sim.Results[0]
 		lim.Notes = append(lim.Notes, fmt.Sprintf("%s per IP (%s): %s of %s sends wait; added delay p50 %s, p95 %s, p99 %s, max %s; worst backlog %s; the worst batch takes %s to drain.",
@@ -106,7 +109,7 @@ func InvestigationDoc(v *InvestigationView, terminal bool) Doc {
 	}
 	d.Sections = append(d.Sections, lim)
 
-	next := Section{Title: "6. Next"}
+	next := Section{Title: "7. Next"}
 	for _, n := range v.Next {
 		next.Notes = append(next.Notes, "- "+n)
 	}
@@ -148,4 +151,68 @@ func providerTitle(p string) string {
 		return "Apple iCloud"
 	}
 	return p
+}
+
+// repliesSection says what the deferrals mean and what to do, most events first.
+func repliesSection(v *InvestigationView) Section {
+	sec := Section{Title: fmt.Sprintf("4. What %s's replies say", providerTitle(v.Investigation.Provider))}
+	if v.Deferrals == nil || len(v.Deferrals.Groups) == 0 {
+		sec.Notes = append(sec.Notes, "No deferrals or bounces to classify.")
+		return sec
+	}
+	type agg struct {
+		g      analyze.DeferralGroup
+		events int64
+		ips    []string
+	}
+	var order []string
+	byKey := map[string]*agg{}
+	for _, g := range v.Deferrals.Groups {
+		k := string(g.Reason) + "|" + g.EnhancedCode + "|" + g.RuleID
+		a := byKey[k]
+		if a == nil {
+			a = &agg{g: g}
+			byKey[k] = a
+			order = append(order, k)
+		}
+		a.events += g.Events
+		if g.IP != "" && !contains2(a.ips, g.IP) {
+			a.ips = append(a.ips, g.IP)
+		}
+	}
+	sec.Header = []string{"events", "reason", "code", "temporary", "sending IPs", "meaning", "matched rule"}
+	sec.Right = []int{0}
+	for i, k := range order {
+		if i == 6 {
+			sec.Notes = append(sec.Notes, fmt.Sprintf("... %d more kinds: senderscope classify", len(order)-6))
+			break
+		}
+		a := byKey[k]
+		tmp := "no"
+		if a.g.Temporary {
+			tmp = "yes"
+		}
+		code := strings.TrimSpace(fmt.Sprintf("%d %s", a.g.Code, a.g.EnhancedCode))
+		if s := analyze.MicrosoftRuleID(a.g.Sample); s != "" {
+			code += " (" + s + ")"
+		}
+		sec.Rows = append(sec.Rows, []string{Int(a.events), string(a.g.Reason), code, tmp, strings.Join(a.ips, ", "), clip(a.g.Meaning, 70), a.g.RuleID})
+	}
+	top := byKey[order[0]].g
+	if top.Action != "" {
+		sec.Notes = append(sec.Notes, "What to do about the most frequent: "+top.Action)
+	}
+	if len(top.Links) > 0 {
+		sec.Notes = append(sec.Notes, "Where to escalate: "+strings.Join(top.Links, " ; "))
+	}
+	return sec
+}
+
+func contains2(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
 }

@@ -61,6 +61,9 @@ type Section struct {
 	Notes  []string // lines printed under the table
 	// Align right for these column indexes (numbers).
 	Right []int
+	// Lists: these columns hold "a; b; c" lists that the HTML report puts
+	// one item a line (the text formats keep them on one line).
+	Lists []int
 }
 
 // Doc is a result in every shape a command can print it: Value for JSON

@@ -45,6 +45,13 @@ Formats (detected from the content, or chosen with --format):
             source_ip, outgoing_ip), message_id (message_id, msg_id, smtp_id), attempt,
             id, class (stream, category, kind). --map overrides.
   sendgrid  SendGrid Event Webhook JSON: a POST body (array) or one event per line.
+  ses       Amazon SES events: event publishing (Firehose lines), SNS envelopes, SQS
+            messages holding them, EventBridge events, legacy notificationType records.
+  mailgun   Mailgun Events API pages ({"items": [...]}) and webhook bodies ("event-data").
+  postmark  Postmark webhooks (RecordType Delivery, Bounce, SpamComplaint...).
+  sparkpost SparkPost webhook batches ([{"msys": {...}}]).
+  mandrill  Mandrill webhooks: the mandrill_events JSON, or the form-encoded POST body.
+  brevo     Brevo transactional webhooks (times from ts_epoch).
   kumomta   KumoMTA log records (JSON lines; zstd-compressed segments are fine).
             "KumoMTA internal:" responses are KumoMTA's own: kept as text with no
             SMTP code, type word TransientFailure/internal.
@@ -63,6 +70,11 @@ Formats (detected from the content, or chosen with --format):
   snds-status  SNDS "IP Status" export: blocked IP ranges and the reason.
   counts    pre-aggregated sends per minute (minute,count[,provider|domain][,ip], header
             optional), e.g. the output of a per-minute GROUP BY in your warehouse.
+
+JSON inputs may be one array, one value per line, or pretty-printed. Soft bounces
+(SES Transient, Postmark Transient/SoftBounce, Mandrill and Brevo soft_bounce) are
+stored as deferred, Mailgun failed events by their severity; the ESP's own word is
+kept as original_type.
 
 A directory argument ingests every file in it, each detected on its own; zip
 archives are read from their first member.
@@ -212,6 +224,9 @@ func runIngest(ctx context.Context, app *App, g *globals, o *ingestOpts) error {
 	opts.Args = string(argsJSON)
 	opts.Now = app.Now
 	opts.Enrich = enricher()
+	if err := replyHooks(&opts); err != nil {
+		return err
+	}
 	var prog *report.Progress
 	if app.StderrTTY && !o.noProgress {
 		prog = report.NewProgress(app.Stderr)

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/senderscope/senderscope/analyze"
-	"github.com/senderscope/senderscope/checks"
 	"github.com/senderscope/senderscope/ingest"
 	"github.com/senderscope/senderscope/ingest/example"
 	"github.com/senderscope/senderscope/report"
@@ -22,16 +20,9 @@ import (
 const bundledSource = "bundled example incident"
 
 type investigateOpts struct {
-	ingest    ingestOpts
-	domain    string
-	ips       []string
-	selectors []string
-	offline   bool
-	resolver  string
-	timeout   time.Duration
-	limit     string
-	maxDelay  string
-	lookback  string
+	ingest ingestOpts
+	evidenceOpts
+	noRedact bool
 }
 
 func newInvestigateCmd(app *App, g *globals) *cobra.Command {
@@ -60,15 +51,8 @@ or $SENDERSCOPE_DB says otherwise.`,
 	f.StringSliceVar(&o.ingest.maps, "map", nil, "map fields to CSV columns: field=column,...")
 	f.StringSliceVar(&o.ingest.statuses, "status", nil, "map status words to event types: word=type,...")
 	f.StringVar(&o.ingest.tz, "tz", "UTC", "time zone of timestamps that carry none")
-	f.StringVar(&o.domain, "domain", "", "the sending domain to check (From, DKIM d=, MAIL FROM)")
-	f.StringSliceVar(&o.ips, "ip", nil, "a sending IP to check (repeatable; default: the IPs in the data)")
-	f.StringSliceVar(&o.selectors, "selector", nil, "DKIM selector to look up (repeatable)")
-	f.BoolVar(&o.offline, "offline", false, "skip the DNS checks")
-	f.StringVar(&o.resolver, "resolver", "", "DNS server HOST:PORT (default: /etc/resolv.conf)")
-	f.DurationVar(&o.timeout, "timeout", 10*time.Second, "deadline for all DNS checks")
-	f.StringVar(&o.limit, "limit", "10/1m", "the per-IP limit whose cost to show")
-	f.StringVar(&o.maxDelay, "max-delay", "5m", "delay budget for the recommended limit (p95)")
-	f.StringVar(&o.lookback, "lookback", "24h", "how far before the first deferral to look for bursts")
+	o.addFlags(f)
+	f.BoolVar(&o.noRedact, "no-redact", false, "show recipient addresses in quoted replies (redacted by default)")
 	return cmd
 }
 
@@ -81,15 +65,7 @@ func runInvestigate(ctx context.Context, app *App, g *globals, o *investigateOpt
 	if err != nil {
 		return err
 	}
-	lim, err := analyze.ParseLimit(o.limit)
-	if err != nil {
-		return usageErr(err)
-	}
-	maxDelay, err := parseDuration("--max-delay", o.maxDelay)
-	if err != nil {
-		return err
-	}
-	lookback, err := parseDuration("--lookback", o.lookback)
+	aopts, err := o.investigateOptions()
 	if err != nil {
 		return err
 	}
@@ -112,59 +88,27 @@ func runInvestigate(ctx context.Context, app *App, g *globals, o *investigateOpt
 	} else if err := ingestInputs(ctx, app, store, &o.ingest, iopts); err != nil {
 		return err
 	}
-	ov, err := store.Overview(ctx)
+	if _, err := gatherEvidence(ctx, app, store, &o.evidenceOpts, aopts, bundled, "5", view); err != nil {
+		if errors.Is(err, errNoEvents) {
+			return &inputError{fmt.Errorf("investigate: %w", err)}
+		}
+		return err
+	}
+	classifier, err := analyze.NewClassifier()
 	if err != nil {
+		return err
+	}
+	var since time.Time
+	if inv := view.Investigation; inv.IncidentStart != nil {
+		since = *inv.IncidentStart
+	}
+	if view.Deferrals, err = analyze.Deferrals(ctx, store, classifier, analyze.DeferralQuery{Provider: analyze.ProviderMicrosoft, Since: since}); err != nil {
 		return &dbError{err}
 	}
-	view.Events, view.First, view.Last = ov.Events, ov.First, ov.Last
-	if ov.Events == 0 {
-		return &inputError{errors.New("investigate: the database holds no events to investigate")}
+	if !o.noRedact {
+		// The story is pasted into chats and tickets: replies quote recipients.
+		analyze.RedactStrings(view)
 	}
-	inv, err := analyze.Investigate(ctx, store, analyze.InvestigateOptions{Provider: analyze.ProviderMicrosoft, Lookback: lookback, Limit: lim, MaxDelay: maxDelay})
-	if err != nil {
-		return &dbError{err}
-	}
-	view.Investigation = inv
-	domain, ips := o.domain, o.ips
-	if bundled && domain == "" {
-		domain, ips = example.Facts.SendingDomain, example.Facts.IPs
-	}
-	if len(ips) == 0 {
-		for _, ip := range ov.IPs {
-			ips = append(ips, ip.IP)
-		}
-	}
-	switch {
-	case o.offline:
-		view.ChecksSkipped = "DNS checks skipped (--offline)."
-	case domain == "":
-		view.ChecksSkipped = "DNS checks skipped: give --domain (and --ip) to check SPF, DKIM, DMARC, reverse DNS and block lists."
-	default:
-		copts := checks.Options{Domain: domain, Selectors: o.selectors, Recipients: []string{"hotmail.com"}, Timeout: o.timeout}
-		for _, s := range ips {
-			a, err := netip.ParseAddr(s)
-			if err != nil {
-				return usagef("--ip %q: not an IP address", s)
-			}
-			copts.IPs = append(copts.IPs, a)
-		}
-		if bundled && o.resolver == "" {
-			zr, err := checks.NewZoneResolver(example.Zone)
-			if err != nil {
-				return fmt.Errorf("bundled zone: %w", err)
-			}
-			copts.Resolver = zr
-		} else {
-			r, err := app.NewResolver(o.resolver, queryTimeout(o.timeout))
-			if err != nil {
-				return usageErr(err)
-			}
-			copts.Resolver = r
-		}
-		rep := checks.Run(ctx, copts)
-		view.Checks = &rep
-	}
-	view.Next = nextSteps(inv, domain)
 	return p.Print(report.InvestigationDoc(view, app.StdoutTTY))
 }
 
@@ -184,6 +128,9 @@ func ingestBundled(ctx context.Context, app *App, store *ingest.Store, opts inge
 	opts.Args = `{"inputs":["bundled example incident"]}`
 	opts.Now = app.Now
 	opts.Enrich = enricher()
+	if err := replyHooks(&opts); err != nil {
+		return err
+	}
 	_, err = ingest.Ingest(ctx, store, []ingest.Input{{Name: bundledSource, Reader: pr}}, opts)
 	if err != nil {
 		return &dbError{err}
@@ -205,6 +152,9 @@ func ingestInputs(ctx context.Context, app *App, store *ingest.Store, o *ingestO
 	opts.Args = fmt.Sprintf("%q", o.inputs)
 	opts.Now = app.Now
 	opts.Enrich = enricher()
+	if err := replyHooks(&opts); err != nil {
+		return err
+	}
 	sum, err := ingest.Ingest(ctx, store, inputs, opts)
 	if sum != nil {
 		fmt.Fprintf(app.Stderr, "senderscope: run %d %s: read %s = stored %s + duplicates %s + rejected %s\n", sum.RunID, sum.Status,
@@ -218,18 +168,4 @@ func ingestInputs(ctx context.Context, app *App, store *ingest.Store, o *ingestO
 		return &dbError{err}
 	}
 	return nil
-}
-
-func nextSteps(inv *analyze.Investigation, domain string) []string {
-	var out []string
-	if inv.IncidentStart != nil {
-		out = append(out, "Cap sends to Microsoft per IP (see 5) and keep retrying; do not raise volume until deferrals stop.")
-		d := domain
-		if d == "" {
-			d = "YOUR-DOMAIN"
-		}
-		out = append(out, fmt.Sprintf("Draft the request to Microsoft's sender support: senderscope ticket --domain %s --remediation \"capped Microsoft at N/min per IP\"", d))
-	}
-	out = append(out, "Look closer: senderscope spikes, senderscope onset, senderscope rates --provider microsoft, senderscope simulate --max-delay 5m")
-	return out
 }
