@@ -76,6 +76,14 @@ func Onsets(ctx context.Context, src OnsetSource, opts OnsetOptions) ([]Onset, e
 			o.FirstFailure = pe
 		}
 	}
+	// One read of the sends per provider serves every IP's look-back: it
+	// runs to the latest first problem of that provider.
+	ends := map[string]time.Time{}
+	for _, o := range byKey {
+		if t := firstTime(*o).Add(time.Minute); t.After(ends[o.Provider]) {
+			ends[o.Provider] = t
+		}
+	}
 	var out []Onset
 	series := map[string][]ingest.MinuteSends{}
 	for _, k := range order {
@@ -86,7 +94,7 @@ func Onsets(ctx context.Context, src OnsetSource, opts OnsetOptions) ([]Onset, e
 		}
 		ms, ok := series[o.Provider]
 		if !ok {
-			ms, err = src.SendMinutes(ctx, o.Provider, time.Time{}, first.Time.Add(time.Minute))
+			ms, err = src.SendMinutes(ctx, o.Provider, time.Time{}, ends[o.Provider])
 			if err != nil {
 				return nil, err
 			}

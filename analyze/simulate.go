@@ -28,7 +28,15 @@ type Limit struct {
 	Per time.Duration `json:"-"`
 }
 
-func (l Limit) String() string { return fmt.Sprintf("%d/%s", l.N, FormatWindow(l.Per)) }
+func (l Limit) String() string { return fmt.Sprintf("%d/%s", l.N, formatPeriod(l.Per)) }
+
+// formatPeriod is FormatWindow for limit periods, which may be seconds.
+func formatPeriod(d time.Duration) string {
+	if d%time.Minute != 0 {
+		return fmt.Sprintf("%gs", d.Seconds())
+	}
+	return FormatWindow(d)
+}
 
 // ParseLimit reads "10/1m", "600/1h", "10/m".
 func ParseLimit(s string) (Limit, error) {
@@ -78,7 +86,8 @@ type SimResult struct {
 	P95Seconds float64   `json:"delay_p95_seconds"`
 	P99Seconds float64   `json:"delay_p99_seconds"`
 	MaxSeconds float64   `json:"delay_max_seconds"`
-	// WorstBacklog is the most sends waiting at once on one IP, and when.
+	// WorstBacklog is the most sends waiting at once on one IP, and when;
+	// like WorstDrain*, only on the result for every class together.
 	WorstBacklog   int64      `json:"worst_backlog"`
 	WorstBacklogAt *time.Time `json:"worst_backlog_at,omitempty"`
 	WorstBacklogIP string     `json:"worst_backlog_ip,omitempty"`

@@ -1,8 +1,10 @@
 package analyze
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -104,37 +106,67 @@ func FormatWindow(d time.Duration) string {
 	}
 }
 
-// series buckets minute counts into windows, per IP when byIP.
+// buildSeries buckets minute counts (in minute order, as SendMinutes
+// returns them) into windows, per IP when byIP.
 func buildSeries(ms []ingest.MinuteSends, win time.Duration, byIP bool) (map[string][]window, []string) {
 	w := int64(win / time.Second)
-	tmp := map[string]map[int64]int64{}
+	keyOf := func(m ingest.MinuteSends) string {
+		if !byIP {
+			return ""
+		}
+		if m.IP == "" {
+			return ingest.UnknownIP
+		}
+		return m.IP
+	}
+	// A handful of IPs: find a row's series by comparing with the last one
+	// used and then the few others, not by hashing every row's key. A first
+	// pass sizes each series, since regrowing a million windows costs more.
+	var keys []string
+	var sizes []int
+	cur := -1
 	for _, m := range ms {
-		key := ""
-		if byIP {
-			key = m.IP
-			if key == "" {
-				key = "unknown"
+		if k := keyOf(m); cur < 0 || keys[cur] != k {
+			if cur = slices.Index(keys, k); cur < 0 {
+				keys, sizes, cur = append(keys, k), append(sizes, 0), len(keys)
 			}
 		}
-		if tmp[key] == nil {
-			tmp[key] = map[int64]int64{}
+		sizes[cur]++
+	}
+	series := make([][]window, len(keys))
+	for i, n := range sizes {
+		series[i] = make([]window, 0, n)
+	}
+	cur = -1
+	for _, m := range ms {
+		if k := keyOf(m); cur < 0 || keys[cur] != k {
+			cur = slices.Index(keys, k)
 		}
 		start := (m.Minute * 60) / w * w
-		tmp[key][start] += m.Sends
-	}
-	out := map[string][]window{}
-	var keys []string
-	for k, byStart := range tmp {
-		keys = append(keys, k)
-		ws := make([]window, 0, len(byStart))
-		for s, n := range byStart {
-			ws = append(ws, window{s, n})
+		ws := series[cur]
+		switch k := len(ws) - 1; {
+		case k >= 0 && ws[k].start == start:
+			ws[k].sends += m.Sends
+		case k >= 0 && ws[k].start > start:
+			return buildSeriesUnordered(ms, win, byIP)
+		default:
+			series[cur] = append(ws, window{start, m.Sends})
 		}
-		sort.Slice(ws, func(i, j int) bool { return ws[i].start < ws[j].start })
-		out[k] = ws
 	}
+	out := make(map[string][]window, len(keys))
+	for i, k := range keys {
+		out[k] = series[i]
+	}
+	keys = slices.Clone(keys)
 	sort.Strings(keys)
 	return out, keys
+}
+
+// buildSeriesUnordered is buildSeries for minute counts in any order.
+func buildSeriesUnordered(ms []ingest.MinuteSends, win time.Duration, byIP bool) (map[string][]window, []string) {
+	sorted := slices.Clone(ms)
+	slices.SortStableFunc(sorted, func(a, b ingest.MinuteSends) int { return cmp.Compare(a.Minute, b.Minute) })
+	return buildSeries(sorted, win, byIP)
 }
 
 // highestSince gives, for each window, the index of the last earlier window
@@ -272,9 +304,41 @@ func rankWindows(ctx context.Context, src SendSource, ms []ingest.MinuteSends, o
 	type cand struct {
 		key string
 		i   int
+		w   window
+	}
+	// better ranks by sends, then the earlier window; equal ones keep the
+	// order they were found in (keys sorted, windows in time order).
+	better := func(a, b cand) bool {
+		if a.w.sends != b.w.sends {
+			return a.w.sends > b.w.sends
+		}
+		return a.w.start < b.w.start
 	}
 	var cands []cand
+	// floor is the sends of the worst kept window once Top are kept: most
+	// windows are below it and cost one comparison.
+	floor := int64(-1)
+	add := func(c cand) {
+		if opts.Top <= 0 {
+			cands = append(cands, c)
+			return
+		}
+		// Keep only the best Top, in order.
+		if len(cands) == opts.Top && !better(c, cands[len(cands)-1]) {
+			return
+		}
+		at := sort.Search(len(cands), func(i int) bool { return better(c, cands[i]) })
+		if len(cands) < opts.Top {
+			cands = append(cands, cand{})
+		}
+		copy(cands[at+1:], cands[at:])
+		cands[at] = c
+		if len(cands) == opts.Top {
+			floor = cands[len(cands)-1].w.sends
+		}
+	}
 	hs := map[string][]int{}
+	first, last, n := int64(1<<62), int64(-1<<62), 0
 	for _, k := range keys {
 		ws := series[k]
 		hs[k] = highestSince(ws)
@@ -282,32 +346,19 @@ func rankWindows(ctx context.Context, src SendSource, ms []ingest.MinuteSends, o
 			if w.start < since {
 				continue
 			}
-			if w.sends > opts.Over {
-				cands = append(cands, cand{k, i})
+			if w.sends > opts.Over && w.sends >= floor {
+				add(cand{k, i, w})
 			}
-			if rep == nil {
-				continue
-			}
-			rep.Windows++
-			t := time.Unix(w.start, 0).UTC()
-			if rep.First == nil || t.Before(*rep.First) {
-				rep.First = &t
-			}
-			if rep.Last == nil || t.After(*rep.Last) {
-				t2 := t
-				rep.Last = &t2
-			}
+			n++
+			first, last = min(first, w.start), max(last, w.start)
 		}
 	}
-	sort.SliceStable(cands, func(a, b int) bool {
-		wa, wb := series[cands[a].key][cands[a].i], series[cands[b].key][cands[b].i]
-		if wa.sends != wb.sends {
-			return wa.sends > wb.sends
-		}
-		return wa.start < wb.start
-	})
-	if opts.Top > 0 && len(cands) > opts.Top {
-		cands = cands[:opts.Top]
+	if rep != nil && n > 0 {
+		f, l := time.Unix(first, 0).UTC(), time.Unix(last, 0).UTC()
+		rep.Windows, rep.First, rep.Last = n, &f, &l
+	}
+	if opts.Top <= 0 {
+		sort.SliceStable(cands, func(a, b int) bool { return better(cands[a], cands[b]) })
 	}
 	peaks := map[string]map[int64]int64{}
 	winSec := int64(opts.Window / time.Second)
@@ -331,7 +382,7 @@ func rankWindows(ctx context.Context, src SendSource, ms []ingest.MinuteSends, o
 		} else {
 			sp.HighestEver = true
 		}
-		if err := fillPeak(ctx, src, string(opts.Provider), ipFilter(sp.IP), &sp, opts.Window); err != nil {
+		if err := fillPeak(ctx, src, string(opts.Provider), sp.IP, &sp, opts.Window); err != nil {
 			return nil, err
 		}
 		spikes = append(spikes, sp)
@@ -339,14 +390,8 @@ func rankWindows(ctx context.Context, src SendSource, ms []ingest.MinuteSends, o
 	return spikes, nil
 }
 
-func ipFilter(ip string) string {
-	if ip == "unknown" {
-		return ""
-	}
-	return ip
-}
-
-// fillPeak sets the sliding 60-second peak of a window from event times.
+// fillPeak sets the sliding 60-second peak of a window from event times of
+// one IP ("" = every IP, ingest.UnknownIP = the sends without a known IP).
 func fillPeak(ctx context.Context, src SendSource, provider, ip string, sp *Spike, win time.Duration) error {
 	from, to := sp.Start.UnixMilli(), sp.End.UnixMilli()
 	times, err := src.SendTimes(ctx, provider, ip, from-60000, to+60000)
@@ -378,7 +423,7 @@ func chartAround(ms []ingest.MinuteSends, center time.Time, span int, byIP bool)
 		if byIP {
 			key = m.IP
 			if key == "" {
-				key = "unknown"
+				key = ingest.UnknownIP
 			}
 		}
 		if byMinute[m.Minute] == nil {

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"sort"
 	"strings"
 	"time"
 )
@@ -67,6 +68,22 @@ var defaultStatusWords = map[string]EventType{
 	"spamcomplaint": TypeComplaint, "abuse": TypeComplaint, "fbl": TypeComplaint, "complained": TypeComplaint,
 	"open": TypeOther, "opened": TypeOther, "click": TypeOther, "clicked": TypeOther, "unsubscribe": TypeOther,
 	"unsubscribed": TypeOther, "group_unsubscribe": TypeOther, "group_resubscribe": TypeOther,
+}
+
+// DefaultStatusWords lists, sorted, the default status words that mean one
+// of types: what a query elsewhere filters on to count the events ingest
+// would.
+func DefaultStatusWords(types ...EventType) []string {
+	var out []string
+	for w, t := range defaultStatusWords {
+		for _, want := range types {
+			if t == want {
+				out = append(out, w)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // StatusMap turns a source's status words into the vocabulary.

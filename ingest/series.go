@@ -3,7 +3,12 @@ package ingest
 import (
 	"context"
 	"database/sql"
-	"sort"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
 	"time"
 )
 
@@ -14,6 +19,9 @@ type MinuteSends struct {
 	IP     string
 	Sends  int64
 }
+
+// UnknownIP selects, in SendTimes, the sends whose sending IP is not known.
+const UnknownIP = "unknown"
 
 // providerID returns the id of a provider name, 0 when none is stored.
 func (s *Store) providerID(ctx context.Context, name string) (int64, error) {
@@ -26,71 +34,301 @@ func (s *Store) providerID(ctx context.Context, name string) (int64, error) {
 }
 
 // SendMinutes returns sends per minute and IP to a provider ("" = every
-// provider) in [from, to), from events and from pre-aggregated counts. Where
-// both cover the same minute and IP, the larger count is kept: they measure
-// the same sends, and adding them would double count.
+// provider) in [from, to), from events and from pre-aggregated counts,
+// in minute order.
+//
+// Events and counts may measure the same sends at different grain (a
+// warehouse's per-minute totals next to the per-IP events of the same
+// evening), so they are reconciled per minute, never added: each known IP
+// gets the larger of its two counts, the minute's total is the largest of
+// the events' total, the counts' total and the known IPs' sum, and whatever
+// the known IPs do not explain is reported under IP "".
 func (s *Store) SendMinutes(ctx context.Context, provider string, from, to time.Time) ([]MinuteSends, error) {
 	if err := s.Refresh(ctx); err != nil {
 		return nil, err
 	}
 	a, b := minuteBounds(from, to)
-	type k struct {
-		m  int64
-		ip string
+	ips, err := s.ipNames(ctx)
+	if err != nil {
+		return nil, err
 	}
-	acc := map[k]int64{}
-	add := func(q string, args ...any) error {
-		rows, err := s.db.QueryContext(ctx, q, args...)
-		if err != nil {
-			return wrapDBErr("read send counts", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var m, n int64
-			var ip string
-			if err := rows.Scan(&m, &ip, &n); err != nil {
-				return err
-			}
-			if n > acc[k{m, ip}] {
-				acc[k{m, ip}] = n
-			}
-		}
-		return rows.Err()
+	type cntRow struct {
+		m, n int64
+		ip   string
 	}
+	var cnts []cntRow
+	// Two columns, not three: the driver's cost is per column read, and
+	// minute and ip id fit one integer (ip ids are small, checked below).
+	evQ := `SELECT minute * 1048576 + ip_id, sends FROM event_minutes
+		WHERE provider_id = ? AND minute BETWEEN ? AND ? AND sends > 0 ORDER BY minute`
+	cntQ := `SELECT minute, ip, sum(sends) FROM minute_counts WHERE provider_id = ? AND minute BETWEEN ? AND ?
+		GROUP BY minute, ip ORDER BY minute`
+	args := []any{a, b}
 	if provider != "" {
 		pid, err := s.providerID(ctx, provider)
 		if err != nil {
 			return nil, wrapDBErr("read send counts", err)
 		}
-		if err := add(`SELECT m.minute, coalesce(i.ip, ''), m.sends FROM event_minutes m LEFT JOIN ips i ON i.id = m.ip_id
-			WHERE m.provider_id = ? AND m.minute BETWEEN ? AND ? AND m.sends > 0`, pid, a, b); err != nil {
-			return nil, err
-		}
-		if err := add(`SELECT minute, ip, sum(sends) FROM minute_counts WHERE provider_id = ? AND minute BETWEEN ? AND ?
-			GROUP BY minute, ip`, pid, a, b); err != nil {
-			return nil, err
-		}
+		args = []any{pid, a, b}
 	} else {
-		if err := add(`SELECT m.minute, coalesce(i.ip, ''), sum(m.sends) FROM event_minutes m LEFT JOIN ips i ON i.id = m.ip_id
-			WHERE m.provider_id IN (SELECT id FROM providers) AND m.minute BETWEEN ? AND ? GROUP BY m.minute, m.ip_id
-			HAVING sum(m.sends) > 0`, a, b); err != nil {
-			return nil, err
-		}
-		if err := add(`SELECT minute, ip, sum(sends) FROM minute_counts WHERE minute BETWEEN ? AND ? GROUP BY minute, ip`, a, b); err != nil {
-			return nil, err
+		evQ = `SELECT minute * 1048576 + ip_id, sum(sends) FROM event_minutes
+			WHERE provider_id IN (SELECT id FROM providers) AND minute BETWEEN ? AND ?
+			GROUP BY minute, ip_id HAVING sum(sends) > 0 ORDER BY minute`
+		cntQ = `SELECT minute, ip, sum(sends) FROM minute_counts WHERE minute BETWEEN ? AND ?
+			GROUP BY minute, ip ORDER BY minute`
+	}
+	// Hundreds of thousands of rows: read them through the driver, not
+	// database/sql, whose per-row locking and conversions cost as much as
+	// SQLite's own work.
+	for id := range ips {
+		if id >= 1<<20 {
+			return nil, fmt.Errorf("read send counts: ip id %d is too large to pack with the minute", id)
 		}
 	}
-	out := make([]MinuteSends, 0, len(acc))
-	for key, n := range acc {
-		out = append(out, MinuteSends{Minute: key.m, IP: key.ip, Sends: n})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Minute != out[j].Minute {
-			return out[i].Minute < out[j].Minute
-		}
-		return out[i].IP < out[j].IP
+	// Counts first (a warehouse export: usually far fewer rows), then the
+	// events streamed past them, both in minute order, one minute at a time.
+	err = s.rawRows(ctx, cntQ, args, func(v []driver.Value) error {
+		cnts = append(cnts, cntRow{m: asInt(v[0]), ip: asString(v[1]), n: asInt(v[2])})
+		return nil
 	})
+	if err != nil {
+		return nil, wrapDBErr("read send counts", err)
+	}
+	if len(cnts) == 0 && provider != "" {
+		return s.eventMinutes(ctx, evQ, args, ips)
+	}
+	var out []MinuteSends
+	if len(cnts) == 0 {
+		// Events only: each row is already one minute and IP.
+		err = s.rawRows(ctx, evQ, args, func(v []driver.Value) error {
+			k := asInt(v[0])
+			out = append(out, MinuteSends{Minute: k >> 20, IP: ips[k&(1<<20-1)], Sends: asInt(v[1])})
+			return nil
+		})
+		if err != nil {
+			return nil, wrapDBErr("read send counts", err)
+		}
+		return out, nil
+	}
+	var r reconciler
+	j := 0
+	flushCounts := func(before int64) {
+		for j < len(cnts) && cnts[j].m < before {
+			m := cnts[j].m
+			for ; j < len(cnts) && cnts[j].m == m; j++ {
+				r.put(m, cnts[j].ip, 1, cnts[j].n, &out)
+			}
+		}
+	}
+	err = s.rawRows(ctx, evQ, args, func(v []driver.Value) error {
+		k := asInt(v[0])
+		m := k >> 20
+		if m != r.minute {
+			flushCounts(m)
+			for ; j < len(cnts) && cnts[j].m == m; j++ {
+				r.put(m, cnts[j].ip, 1, cnts[j].n, &out)
+			}
+		}
+		r.put(m, ips[k&(1<<20-1)], 0, asInt(v[1]), &out)
+		return nil
+	})
+	if err != nil {
+		return nil, wrapDBErr("read send counts", err)
+	}
+	flushCounts(1<<63 - 1)
+	r.flush(&out)
 	return out, nil
+}
+
+// eventMinutes reads one provider's event minutes (args: provider id, first
+// and last minute) when there are no counts to reconcile: each row is then
+// one minute and IP. The range is split into parts read on their own
+// connections at once, since SQLite's stepping through the rows is most of
+// a warm spikes run and a second core halves it.
+func (s *Store) eventMinutes(ctx context.Context, evQ string, args []any, ips map[int64]string) ([]MinuteSends, error) {
+	var lo, hi sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT
+		(SELECT minute FROM event_minutes WHERE provider_id = ?1 AND minute >= ?2 ORDER BY minute LIMIT 1),
+		(SELECT minute FROM event_minutes WHERE provider_id = ?1 AND minute <= ?3 ORDER BY minute DESC LIMIT 1)`, args...).Scan(&lo, &hi); err != nil {
+		return nil, wrapDBErr("read send counts", err)
+	}
+	if !lo.Valid || !hi.Valid {
+		return nil, nil
+	}
+	span := hi.Int64 - lo.Int64 + 1
+	parts := int64(min(runtime.GOMAXPROCS(0), 4))
+	if span < 100_000 {
+		parts = 1 // not worth a second connection
+	}
+	res := make([][]MinuteSends, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		a, b := lo.Int64+span*p/parts, lo.Int64+span*(p+1)/parts-1
+		wg.Go(func() {
+			// Sized from the span (an overestimate's memory is never
+			// touched), so a million rows are not copied while growing.
+			out := make([]MinuteSends, 0, min((b-a+1)*int64(len(ips)+1), 1<<24))
+			errs[p] = s.rawRows(ctx, evQ, []any{args[0], a, b}, func(v []driver.Value) error {
+				k := asInt(v[0])
+				out = append(out, MinuteSends{Minute: k >> 20, IP: ips[k&(1<<20-1)], Sends: asInt(v[1])})
+				return nil
+			})
+			res[p] = out
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, wrapDBErr("read send counts", err)
+	}
+	if parts == 1 {
+		return res[0], nil
+	}
+	n := 0
+	for _, r := range res {
+		n += len(r)
+	}
+	out := make([]MinuteSends, 0, n)
+	for _, r := range res {
+		out = append(out, r...)
+	}
+	return out, nil
+}
+
+// reconciler gathers one minute's sends from events (side 0) and counts
+// (side 1) per IP and writes the minute out when the next one starts.
+type reconciler struct {
+	minute int64
+	cells  []reconcileCell
+}
+
+type reconcileCell struct {
+	ip    string
+	sends [2]int64
+}
+
+func (r *reconciler) put(m int64, ip string, side int, n int64, out *[]MinuteSends) {
+	if m != r.minute {
+		r.flush(out)
+		r.minute = m
+	}
+	for i := range r.cells {
+		if r.cells[i].ip == ip {
+			r.cells[i].sends[side] += n
+			return
+		}
+	}
+	c := reconcileCell{ip: ip}
+	c.sends[side] = n
+	r.cells = append(r.cells, c)
+}
+
+// flush writes the gathered minute: known IPs in order, then "" for what
+// they do not explain, first within the minute.
+func (r *reconciler) flush(out *[]MinuteSends) {
+	if len(r.cells) == 0 {
+		return
+	}
+	cells := r.cells
+	// A few cells a minute: insertion sort, without sort.Slice's allocation.
+	for x := 1; x < len(cells); x++ {
+		for y := x; y > 0 && cells[y].ip < cells[y-1].ip; y-- {
+			cells[y], cells[y-1] = cells[y-1], cells[y]
+		}
+	}
+	var total [2]int64
+	var known int64
+	for _, c := range cells {
+		total[0] += c.sends[0]
+		total[1] += c.sends[1]
+		if c.ip != "" {
+			known += max(c.sends[0], c.sends[1])
+		}
+	}
+	if rest := max(total[0], total[1], known) - known; rest > 0 {
+		*out = append(*out, MinuteSends{Minute: r.minute, IP: "", Sends: rest})
+	}
+	for _, c := range cells {
+		if c.ip != "" {
+			*out = append(*out, MinuteSends{Minute: r.minute, IP: c.ip, Sends: max(c.sends[0], c.sends[1])})
+		}
+	}
+	r.cells = r.cells[:0]
+}
+
+// rawRows runs a query on one connection through the driver and calls fn
+// with each row's values (valid only during the call).
+func (s *Store) rawRows(ctx context.Context, q string, args []any, fn func([]driver.Value) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		qc, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return errors.New("the SQLite driver cannot run queries directly")
+		}
+		nv := make([]driver.NamedValue, len(args))
+		for i, a := range args {
+			nv[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+		}
+		rows, err := qc.QueryContext(ctx, q, nv)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		vals := make([]driver.Value, len(rows.Columns()))
+		for {
+			if err := rows.Next(vals); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			if err := fn(vals); err != nil {
+				return err
+			}
+		}
+	})
+}
+
+func asInt(v driver.Value) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case float64:
+		return int64(x)
+	}
+	return 0
+}
+
+func asString(v driver.Value) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	}
+	return ""
+}
+
+// ipNames maps ip ids to addresses; 0 (unknown) maps to "".
+func (s *Store) ipNames(ctx context.Context) (map[int64]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, ip FROM ips`)
+	if err != nil {
+		return nil, wrapDBErr("read sending IPs", err)
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var ip string
+		if err := rows.Scan(&id, &ip); err != nil {
+			return nil, err
+		}
+		out[id] = ip
+	}
+	return out, rows.Err()
 }
 
 func minuteBounds(from, to time.Time) (int64, int64) {
@@ -105,7 +343,8 @@ func minuteBounds(from, to time.Time) (int64, int64) {
 }
 
 // SendTimes returns the times (Unix ms, ascending) of the sends to a provider
-// ("" = every provider) in [fromMs, toMs), from one IP ("" = every IP).
+// ("" = every provider) in [fromMs, toMs), from one IP ("" = every IP,
+// UnknownIP = the sends whose IP is not known).
 func (s *Store) SendTimes(ctx context.Context, provider, ip string, fromMs, toMs int64) ([]int64, error) {
 	q := `SELECT e.ts FROM events e JOIN sources s ON s.id = e.source_id
 		WHERE e.ts >= ? AND e.ts < ? AND ` + sendExpr
@@ -114,7 +353,11 @@ func (s *Store) SendTimes(ctx context.Context, provider, ip string, fromMs, toMs
 		q += ` AND e.provider_id = (SELECT id FROM providers WHERE name = ?)`
 		args = append(args, provider)
 	}
-	if ip != "" {
+	switch ip {
+	case "":
+	case UnknownIP:
+		q += ` AND e.ip_id IS NULL`
+	default:
 		q += ` AND e.ip_id = (SELECT id FROM ips WHERE ip = ?)`
 		args = append(args, ip)
 	}

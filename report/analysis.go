@@ -312,7 +312,13 @@ func SimulateDoc(r *analyze.SimReport) Doc {
 		if x.WorstBacklogAt != nil {
 			backlog += " at " + x.WorstBacklogAt.Format("2006-01-02 15:04") + " on " + x.WorstBacklogIP
 		}
-		sec.Rows = append(sec.Rows, []string{label, class, Int(x.Sends), Int(x.Delayed), dur(x.P50Seconds), dur(x.P95Seconds), dur(x.P99Seconds), dur(x.MaxSeconds), backlog, dur(x.WorstDrainSeconds)})
+		drain := dur(x.WorstDrainSeconds)
+		if x.Class != "" {
+			// Queues are per IP, shared by every class: the backlog and
+			// drain are on the all-classes line only.
+			backlog, drain = "-", "-"
+		}
+		sec.Rows = append(sec.Rows, []string{label, class, Int(x.Sends), Int(x.Delayed), dur(x.P50Seconds), dur(x.P95Seconds), dur(x.P99Seconds), dur(x.MaxSeconds), backlog, drain})
 		recs = append(recs, simRecord{x.Limit, string(x.Algorithm), x.Class, x.Sends, x.Delayed, x.P50Seconds, x.P95Seconds, x.P99Seconds, x.MaxSeconds, x.WorstBacklog, x.WorstDrainSeconds, rec})
 	}
 	for _, x := range r.Results {

@@ -43,8 +43,8 @@ the escalation to the mailbox provider.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(err) })
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitCodesHelp + "\n")
 	root.AddCommand(newIngestCmd(app, g), newSummaryCmd(app, g), newSpikesCmd(app, g), newOnsetCmd(app, g),
-		newRatesCmd(app, g), newSimulateCmd(app, g), newCheckCmd(app, g), newExampleCmd(app, g), newInvestigateCmd(app, g),
-		newTicketCmd(app, g), newClassifyCmd(app, g), newReportCmd(app, g))
+		newRatesCmd(app, g), newSimulateCmd(app, g), newShapeCmd(app, g), newCheckCmd(app, g), newExampleCmd(app, g),
+		newInvestigateCmd(app, g), newTicketCmd(app, g), newClassifyCmd(app, g), newReportCmd(app, g))
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,8 @@ type spikesOpts struct {
 	top          int
 	over         int64
 	baselineDays int
+	sql          analyze.CountsQuery
+	emitSQL      string
 }
 
 func newSpikesCmd(app *App, g *globals) *cobra.Command {
@@ -31,11 +34,17 @@ daily peaks over the prior 30 days) and "highest since": the last time a window 
 least as high. A chart of the minutes around the worst spike follows.
 
 Recipients are matched to providers by exact domain, never by substring.
-Pre-aggregated counts (ingest --provider ... counts.csv) are read like events.`,
+Pre-aggregated counts (ingest --provider ... counts.csv) are read like events.
+
+With --emit-sql, print instead the query that computes the same per-minute sends per
+provider and IP in your warehouse (PostgreSQL, BigQuery or ClickHouse), with the exact
+domain list; its CSV output ingests as pre-aggregated counts. The database is not read.`,
 		Example: `  senderscope spikes
   senderscope spikes --top 20 --since 2026-02-01
   senderscope spikes --window 1h --by total
-  senderscope spikes --over 40 -o csv > spikes.csv`,
+  senderscope spikes --over 40 -o csv > spikes.csv
+  senderscope spikes --emit-sql postgres --table notifications --time-col created_at \
+    --recipient-col email --ip-col ip --attempt-col attempt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runSpikes(cmd.Context(), app, g, o) },
 	}
@@ -46,7 +55,33 @@ Pre-aggregated counts (ingest --provider ... counts.csv) are read like events.`,
 	f.IntVar(&o.top, "top", 10, "show this many windows (0 = all that pass --over)")
 	f.Int64Var(&o.over, "over", 0, "only windows with more sends than this")
 	f.IntVar(&o.baselineDays, "baseline-days", 30, "days of daily peaks before a window that make its baseline")
+	f.StringVar(&o.emitSQL, "emit-sql", "", "print the warehouse query instead: postgres, bigquery or clickhouse")
+	f.StringVar(&o.sql.Table, "table", "", "emit-sql: the table (schema.table, project.dataset.table)")
+	f.StringVar(&o.sql.TimeCol, "time-col", "", "emit-sql: the timestamp column")
+	f.StringVar(&o.sql.RecipientCol, "recipient-col", "", "emit-sql: the recipient address column")
+	f.StringVar(&o.sql.IPCol, "ip-col", "", "emit-sql: the sending IP column, if any")
+	f.StringVar(&o.sql.AttemptCol, "attempt-col", "", "emit-sql: count only rows whose attempt is empty or at most 1")
+	f.StringVar(&o.sql.StatusCol, "status-col", "", "emit-sql: count only rows whose status is a delivery outcome (delivered, deferred, bounced)")
 	return cmd
+}
+
+// runEmitSQL prints the warehouse counts query.
+func runEmitSQL(app *App, o *spikesOpts, provider analyze.Provider) error {
+	d, err := analyze.ParseSQLDialect(o.emitSQL)
+	if err != nil {
+		return usageErr(err)
+	}
+	if o.rng.since != "" || o.rng.until != "" {
+		return usagef("--emit-sql writes the query for every minute; --since and --until apply when you run spikes on its counts")
+	}
+	q := o.sql
+	q.Dialect, q.Provider = d, provider
+	text, err := analyze.CountsSQL(q)
+	if err != nil {
+		return usageErr(err)
+	}
+	_, err = io.WriteString(app.Stdout, text)
+	return err
 }
 
 func runSpikes(ctx context.Context, app *App, g *globals, o *spikesOpts) error {
@@ -57,6 +92,12 @@ func runSpikes(ctx context.Context, app *App, g *globals, o *spikesOpts) error {
 	provider, since, until, err := o.rng.parse()
 	if err != nil {
 		return err
+	}
+	if o.emitSQL != "" {
+		return runEmitSQL(app, o, provider)
+	}
+	if o.sql != (analyze.CountsQuery{}) {
+		return usagef("--table, --time-col, --recipient-col, --ip-col, --attempt-col and --status-col go with --emit-sql")
 	}
 	win, err := analyze.ParseWindow(o.window)
 	if err != nil {
