@@ -61,7 +61,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// Foreign keys stay declared but unenforced: the writer interns every
 	// parent row before the events that use it, and enforcement costs six
 	// lookups per event plus a statement journal per multi-row insert.
-	q.Add("_pragma", "cache_size(-65536)")
+	q.Add("_pragma", "cache_size(-24576)") // 24 MiB: memory stays well under 200 MB
 	// Statement journals of multi-row inserts go to memory, not a temp file.
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_txlock", "immediate")
