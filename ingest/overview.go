@@ -145,7 +145,16 @@ func (s *Store) Overview(ctx context.Context) (*Overview, error) {
 	if err := s.overviewTables(ctx, o); err != nil {
 		return nil, err
 	}
-	rows, err = s.db.QueryContext(ctx, `SELECT r.id, r.status, r.started_at, r.finished_at, r.records_read, r.stored,
+	if o.Runs, err = s.Runs(ctx); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// Runs lists the ingest runs in order.
+func (s *Store) Runs(ctx context.Context) ([]RunInfo, error) {
+	var out []RunInfo
+	rows, err := s.db.QueryContext(ctx, `SELECT r.id, r.status, r.started_at, r.finished_at, r.records_read, r.stored,
 		r.duplicates, r.rejected, coalesce(r.error, ''),
 		coalesce((SELECT group_concat(name, ', ') FROM sources WHERE run_id = r.id), ''),
 		coalesce((SELECT group_concat(DISTINCT format) FROM sources WHERE run_id = r.id), '')
@@ -164,9 +173,45 @@ func (s *Store) Overview(ctx context.Context) (*Overview, error) {
 		}
 		r.StartedAt = time.UnixMilli(started).UTC()
 		r.FinishedAt = nullMS(finished)
-		o.Runs = append(o.Runs, r)
+		out = append(out, r)
 	}
-	return o, rows.Err()
+	return out, rows.Err()
+}
+
+// Extent is how many events there are, their time range and the sending
+// IPs: what investigate needs, without summary's full scans.
+type Extent struct {
+	Events      int64
+	First, Last *time.Time
+	IPs         []string
+}
+
+// Extent reads the events' count and range (the range from the primary
+// key's ends) and the IPs that sent them.
+func (s *Store) Extent(ctx context.Context) (*Extent, error) {
+	if err := s.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	e := &Extent{}
+	var first, last sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM events),
+		(SELECT ts FROM events ORDER BY ts LIMIT 1), (SELECT ts FROM events ORDER BY ts DESC LIMIT 1)`).Scan(&e.Events, &first, &last); err != nil {
+		return nil, wrapDBErr("count events", err)
+	}
+	e.First, e.Last = nullMS(first), nullMS(last)
+	rows, err := s.db.QueryContext(ctx, `SELECT i.ip FROM ips i WHERE i.id IN (SELECT DISTINCT ip_id FROM event_minutes) ORDER BY i.ip`)
+	if err != nil {
+		return nil, wrapDBErr("read sending IPs", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ip string
+		if err := rows.Scan(&ip); err != nil {
+			return nil, err
+		}
+		e.IPs = append(e.IPs, ip)
+	}
+	return e, rows.Err()
 }
 
 func nullMS(v sql.NullInt64) *time.Time {

@@ -40,11 +40,17 @@ type writer struct {
 
 	// The event inserts run on the driver connection itself: database/sql's
 	// per-argument conversion was a tenth of the writer's time.
-	rawN, raw1                                  driver.Stmt
-	nv                                          []driver.NamedValue
-	ids                                         []rowIDs
-	insertReject                                *sql.Stmt
-	upSNDS, upBlock, upCount                    *sql.Stmt
+	rawN, raw1               driver.Stmt
+	nv                       []driver.NamedValue
+	ids                      []rowIDs
+	insertReject             *sql.Stmt
+	upSNDS, upBlock, upCount *sql.Stmt
+	upMinute                 *sql.Stmt
+
+	// kind is how the current source's sends are counted, decided from its
+	// first batch; agg is one batch's per-minute totals.
+	kind                                        string
+	agg                                         map[minuteKey]*minuteVal
 	upDomain, upIP, upGroup, upWord, upProvider *sql.Stmt
 
 	domains map[string]int64
@@ -146,6 +152,12 @@ func (w *writer) prepare(ctx context.Context) error {
 			WHERE (activity_end, rcpt_commands, data_commands, recipients, filter_result, complaint_rate, trap_hits, comments)
 			IS NOT (excluded.activity_end, excluded.rcpt_commands, excluded.data_commands, excluded.recipients,
 			excluded.filter_result, excluded.complaint_rate, excluded.trap_hits, excluded.comments)`},
+		{&w.upMinute, `INSERT INTO event_minutes (minute, provider_id, ip_id, sends, attempts, delivered, deferred, bounced, dropped, complaints)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (provider_id, minute, ip_id) DO UPDATE SET sends = sends + excluded.sends,
+			attempts = attempts + excluded.attempts, delivered = delivered + excluded.delivered,
+			deferred = deferred + excluded.deferred, bounced = bounced + excluded.bounced,
+			dropped = dropped + excluded.dropped, complaints = complaints + excluded.complaints`},
 		{&w.upBlock, `INSERT OR IGNORE INTO snds_blocks (first_ip, last_ip, blocked, reason, source_id, line) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&w.upCount, `INSERT INTO minute_counts (minute, provider_id, domain, ip, sends, source_id, line) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (minute, provider_id, domain, ip) DO UPDATE SET sends = excluded.sends,
@@ -166,7 +178,7 @@ func (w *writer) prepare(ctx context.Context) error {
 }
 
 func (w *writer) close() {
-	for _, st := range []*sql.Stmt{w.insertReject, w.upDomain, w.upProvider, w.upIP, w.upGroup, w.upWord, w.upSNDS, w.upBlock, w.upCount} {
+	for _, st := range []*sql.Stmt{w.insertReject, w.upDomain, w.upProvider, w.upIP, w.upGroup, w.upWord, w.upSNDS, w.upBlock, w.upCount, w.upMinute} {
 		if st != nil {
 			st.Close()
 		}
@@ -203,13 +215,6 @@ func (w *writer) commit(ctx context.Context) error {
 		return nil
 	}
 	d := w.delta
-	if d.stored > 0 && w.srcLast > 0 {
-		// Recorded with the rows, so even an interrupted run's events get aggregated.
-		if _, err := w.conn.ExecContext(ctx, `INSERT INTO dirty_ranges (first_minute, last_minute) VALUES (?, ?)`,
-			w.srcFirst/60000, w.srcLast/60000); err != nil {
-			return w.fail(ctx, "record refresh range", err)
-		}
-	}
 	if _, err := w.conn.ExecContext(ctx, `UPDATE sources SET records_read = records_read + ?, stored = stored + ?,
 		duplicates = duplicates + ?, rejected = rejected + ?, zoneless = zoneless + ?,
 		first_ts = min(coalesce(first_ts, ?), ?), last_ts = max(coalesce(last_ts, ?), ?) WHERE id = ?`,
@@ -257,6 +262,7 @@ func (w *writer) beginSource(ctx context.Context, src *SourceSummary) error {
 	}
 	w.srcID, _ = res.LastInsertId()
 	w.srcName = src.Name
+	w.kind = ""
 	w.src, w.delta = counts{}, counts{}
 	w.srcFirst, w.srcLast = 0, 0
 	return nil
@@ -289,6 +295,10 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 			return err
 		}
 	}
+	if err := w.decideKind(ctx, b.events); err != nil {
+		return err
+	}
+	w.aggregate(b.events)
 	var stored int64
 	err := w.conn.Raw(func(any) error {
 		evs, ids := b.events, w.ids
@@ -315,6 +325,9 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 		return w.fail(ctx, "store events", err)
 	}
 	n := int64(len(b.events))
+	if err := w.addMinutes(ctx, stored, n); err != nil {
+		return err
+	}
 	w.delta.read += n
 	w.delta.stored += stored
 	w.delta.dup += n - stored
@@ -550,8 +563,9 @@ func (w *writer) finish(ctx context.Context, status, errText string) error {
 	return nil
 }
 
-// endSource records how the source's sends are counted: its processed/sent
-// events, or the first attempt of each message when it logs outcomes.
+// endSource checks the send kind guessed from the source's first batch
+// against the whole source: when they differ (outcomes came only later), the
+// source's minutes are refreshed from its events with the right kind.
 func (w *writer) endSource(ctx context.Context) error {
 	if w.srcFirst == 0 && w.srcLast == 0 {
 		return nil
@@ -559,17 +573,118 @@ func (w *writer) endSource(ctx context.Context) error {
 	if err := w.begin(ctx); err != nil {
 		return err
 	}
-	if _, err := w.conn.ExecContext(ctx, `UPDATE sources SET send_kind = CASE WHEN EXISTS (
+	var kind string
+	if err := w.conn.QueryRowContext(ctx, `SELECT CASE WHEN EXISTS (
 			SELECT 1 FROM events WHERE source_id = ?1 AND type_id IN (3, 4, 5) AND ts BETWEEN ?2 AND ?3)
-			THEN 'first-attempt' ELSE 'explicit' END WHERE id = ?1`, w.srcID, w.srcFirst, w.srcLast); err != nil {
-		return w.fail(ctx, "record send kind", err)
+			THEN 'first-attempt' ELSE 'explicit' END`, w.srcID, w.srcFirst, w.srcLast).Scan(&kind); err != nil {
+		return w.fail(ctx, "check send kind", err)
 	}
-	// The sends of this source's minutes depend on its kind: refresh them.
-	if _, err := w.conn.ExecContext(ctx, `INSERT INTO dirty_ranges (first_minute, last_minute) VALUES (?, ?)`,
-		w.srcFirst/60000, w.srcLast/60000); err != nil {
-		return w.fail(ctx, "record refresh range", err)
+	if kind != w.kind {
+		if _, err := w.conn.ExecContext(ctx, `UPDATE sources SET send_kind = ? WHERE id = ?`, kind, w.srcID); err != nil {
+			return w.fail(ctx, "record send kind", err)
+		}
+		if w.kind != "" {
+			if _, err := w.conn.ExecContext(ctx, `INSERT INTO dirty_ranges (first_minute, last_minute) VALUES (?, ?)`,
+				w.srcFirst/60000, w.srcLast/60000); err != nil {
+				return w.fail(ctx, "record refresh range", err)
+			}
+		}
+		w.kind = kind
 	}
 	return w.commit(ctx)
+}
+
+// minuteKey and minuteVal are one row of event_minutes.
+type minuteKey struct{ minute, provider, ip int64 }
+
+type minuteVal struct{ sends, attempts, delivered, deferred, bounced, dropped, complaints int64 }
+
+// decideKind sets the source's send kind from its first batch of events:
+// a source that logs delivery outcomes counts first attempts as sends; one
+// that logs only processed/sent events counts those.
+func (w *writer) decideKind(ctx context.Context, evs []Event) error {
+	if w.kind != "" || len(evs) == 0 {
+		return nil
+	}
+	w.kind = "explicit"
+	for i := range evs {
+		if t := evs[i].Type; t == TypeDelivered || t == TypeDeferred || t == TypeBounced {
+			w.kind = "first-attempt"
+			break
+		}
+	}
+	if _, err := w.conn.ExecContext(ctx, `UPDATE sources SET send_kind = ? WHERE id = ?`, w.kind, w.srcID); err != nil {
+		return w.fail(ctx, "record send kind", err)
+	}
+	return nil
+}
+
+// aggregate sums a batch per minute, provider and IP, counting sends as the
+// refresh's sendExpr does.
+func (w *writer) aggregate(evs []Event) {
+	if w.agg == nil {
+		w.agg = map[minuteKey]*minuteVal{}
+	}
+	clear(w.agg)
+	for i := range evs {
+		e, ids := &evs[i], &w.ids[i]
+		k := minuteKey{e.Time.UnixMilli() / 60000, ids.provider, ids.ip}
+		v := w.agg[k]
+		if v == nil {
+			v = &minuteVal{}
+			w.agg[k] = v
+		}
+		switch e.Type {
+		case TypeProcessed, TypeSent:
+			if w.kind == "explicit" {
+				v.sends++
+			}
+		case TypeDelivered, TypeDeferred, TypeBounced:
+			v.attempts++
+			if w.kind == "first-attempt" && e.Attempt <= 1 {
+				v.sends++
+			}
+			switch e.Type {
+			case TypeDelivered:
+				v.delivered++
+			case TypeDeferred:
+				v.deferred++
+			default:
+				v.bounced++
+			}
+		case TypeDropped:
+			v.dropped++
+		case TypeComplaint:
+			v.complaints++
+		}
+	}
+}
+
+// addMinutes keeps event_minutes current in the batch's own transaction.
+// When every event of the batch was new, its totals are added; when only
+// some were (duplicates mixed in, so which ones is unknown), the batch's
+// minutes are left for Refresh to recompute from the events.
+func (w *writer) addMinutes(ctx context.Context, stored, n int64) error {
+	switch {
+	case stored == 0:
+		return nil
+	case stored == n:
+		for k, v := range w.agg {
+			if _, err := w.upMinute.ExecContext(ctx, k.minute, k.provider, k.ip, v.sends, v.attempts, v.delivered,
+				v.deferred, v.bounced, v.dropped, v.complaints); err != nil {
+				return w.fail(ctx, "add to the minute totals", err)
+			}
+		}
+		return nil
+	}
+	lo, hi := int64(1<<62), int64(-1<<62)
+	for k := range w.agg {
+		lo, hi = min(lo, k.minute), max(hi, k.minute)
+	}
+	if _, err := w.conn.ExecContext(ctx, `INSERT INTO dirty_ranges (first_minute, last_minute) VALUES (?, ?)`, lo, hi); err != nil {
+		return w.fail(ctx, "record refresh range", err)
+	}
+	return nil
 }
 
 func (w *writer) fillSource(src *SourceSummary) {

@@ -66,8 +66,8 @@ var errNoEvents = errors.New("the database holds no events to investigate")
 // investigation, the DNS checks and the next steps. bundled says the store
 // holds the bundled example, whose domain, IPs and zone stand in for flags.
 // limitSection names where the output shows the limit, for the next steps.
-func gatherEvidence(ctx context.Context, app *App, store *ingest.Store, o *evidenceOpts, aopts analyze.InvestigateOptions, bundled bool, limitSection string, view *report.InvestigationView) (*ingest.Overview, error) {
-	ov, err := store.Overview(ctx)
+func gatherEvidence(ctx context.Context, app *App, store *ingest.Store, o *evidenceOpts, aopts analyze.InvestigateOptions, bundled bool, limitSection string, view *report.InvestigationView) (*ingest.Extent, error) {
+	ov, err := store.Extent(ctx)
 	if err != nil {
 		return nil, &dbError{err}
 	}
@@ -85,9 +85,7 @@ func gatherEvidence(ctx context.Context, app *App, store *ingest.Store, o *evide
 		domain, ips = example.Facts.SendingDomain, example.Facts.IPs
 	}
 	if len(ips) == 0 {
-		for _, ip := range ov.IPs {
-			ips = append(ips, ip.IP)
-		}
+		ips = ov.IPs
 	}
 	switch {
 	case o.offline:

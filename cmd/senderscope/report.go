@@ -102,7 +102,7 @@ func runReport(ctx context.Context, app *App, g *globals, o *reportOpts) error {
 		return &dbError{err}
 	}
 	view := &report.IncidentView{Database: filepath.Base(store.Path()), GeneratedAt: app.Now().UTC(), Redacted: !o.noRedact}
-	ov, err := gatherEvidence(ctx, app, store, &o.evidenceOpts, aopts, bundled, strconv.Itoa(report.LimitSection), &view.InvestigationView)
+	_, err = gatherEvidence(ctx, app, store, &o.evidenceOpts, aopts, bundled, strconv.Itoa(report.LimitSection), &view.InvestigationView)
 	if errors.Is(err, errNoEvents) {
 		return &inputError{fmt.Errorf("report: the database %s holds no events: ingest logs first (senderscope ingest FILE), or report on the bundled example with 'senderscope investigate' and then 'senderscope report --db senderscope-example.db'", store.Path())}
 	}
@@ -125,7 +125,11 @@ func runReport(ctx context.Context, app *App, g *globals, o *reportOpts) error {
 	}
 	view.Incident.AddReplies(deferrals, topReplyGroups)
 	view.Title = report.IncidentTitle(inv)
-	view.Source = sourceNames(ov.Runs, bundled)
+	runs, err := store.Runs(ctx)
+	if err != nil {
+		return &dbError{err}
+	}
+	view.Source = sourceNames(runs, bundled)
 	if !o.noRedact {
 		analyze.RedactStrings(view)
 	}
