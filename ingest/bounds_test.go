@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -119,6 +120,26 @@ func TestCSVWithoutLineBreaksIsBounded(t *testing.T) {
 		t.Fatalf("err = %v, want the line-length error naming line 2", err)
 	}
 	if ms.HeapInuse > 400<<20 {
+		t.Errorf("heap in use %d MiB", ms.HeapInuse>>20)
+	}
+}
+
+func TestJSONLinesLongLineIsBounded(t *testing.T) {
+	// A good SendGrid event, a 100 MiB line, another good event.
+	good := `{"email":"a@hotmail.com","timestamp":1709647200,"event":"delivered","sg_event_id":"e%d","ip":"203.0.113.7","response":"250 OK"}` + "\n"
+	r := io.MultiReader(strings.NewReader(fmt.Sprintf(good, 1)), strings.NewReader(`{"sg_event_id":"x","pad":"`),
+		&zeroReader{n: 100 << 20}, strings.NewReader("\"}\n"), strings.NewReader(fmt.Sprintf(good, 2)))
+	s := openTemp(t)
+	sum, err := Ingest(context.Background(), s, []Input{{Name: "big.jsonl", Reader: r}}, Options{Enrich: testEnrich, Format: "sendgrid"})
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Stored != 2 || sum.Rejected != 1 || !strings.Contains(sum.RejectReasons[0].Reason, "line longer than 64 MiB") {
+		t.Fatalf("stored %d rejected %d reasons %+v", sum.Stored, sum.Rejected, sum.RejectReasons)
+	}
+	if ms.HeapInuse > 200<<20 {
 		t.Errorf("heap in use %d MiB", ms.HeapInuse>>20)
 	}
 }

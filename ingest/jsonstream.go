@@ -24,6 +24,10 @@ type recordParser func(raw []byte) ([]Event, string)
 
 // parseJSONRecords streams JSON input in the shapes ESP webhooks and exports
 // come in; see parseJSONShaped.
+// MaxJSONLine bounds one line of JSON-lines input, which is held in memory
+// while its record is decoded; a larger POST body belongs on lines of its own.
+const MaxJSONLine = 64 << 20
+
 func parseJSONRecords(ctx context.Context, r io.Reader, opts *ParseOptions, sink Sink, parse recordParser) error {
 	return parseJSONShaped(ctx, r, opts, sink, nil, parse)
 }
@@ -79,9 +83,27 @@ func parseJSONShaped(ctx context.Context, r io.Reader, opts *ParseOptions, sink 
 		b, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
 			long = append(long[:0], b...)
+			tooLong := false
 			for err == bufio.ErrBufferFull {
 				b, err = br.ReadSlice('\n')
-				long = append(long, b...)
+				if !tooLong && len(long)+len(b) > MaxJSONLine {
+					tooLong = true // keep reading to the line's end, keeping nothing
+				}
+				if !tooLong {
+					long = append(long, b...)
+				}
+			}
+			if tooLong {
+				line++
+				sink.Reject(line, clip(string(long), 1024), fmt.Sprintf("line longer than %d MiB: not one webhook record or POST body; skipped to its end", MaxJSONLine>>20))
+				long = long[:0]
+				if err == io.EOF {
+					return nil
+				}
+				if err != nil {
+					return fmt.Errorf("%s: %w", opts.Source, err)
+				}
+				continue
 			}
 			b = long
 		}

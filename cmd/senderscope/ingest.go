@@ -104,6 +104,7 @@ it again to complete it.`,
 	f.StringSliceVar(&o.statuses, "status", nil, "map status words to event types: word=type,... (types: "+typeNames()+")")
 	f.StringVar(&o.tz, "tz", "UTC", "time zone of timestamps that carry none (IANA name, e.g. Europe/Berlin)")
 	f.StringVar(&o.provider, "provider", "", "provider that pre-aggregated counts without a provider or domain column are for (microsoft, gmail, yahoo, apple, other, all)")
+	f.Int64Var(&o.maxExpansion, "max-expansion", ingest.DefaultMaxExpansion, "refuse a compressed input that expands more than this many times (a decompression bomb)")
 	f.BoolVar(&o.noProgress, "no-progress", false, "never draw a progress bar")
 	f.IntVar(&o.year, "year", 0, "year of the first line of a syslog file whose times have none (default: from the file's modification time, else this year)")
 	f.StringVar(&o.sendingIP, "sending-ip", "", "sending IP for MTA logs that do not record it (Postfix, Exim without I=)")
@@ -140,6 +141,10 @@ func parseIngestOpts(o *ingestOpts) (ingest.Options, error) {
 		return opts, usagef("--tz %q: not a time zone name (e.g. UTC, Europe/Berlin, America/New_York)", o.tz)
 	}
 	opts.TZ = loc
+	if o.maxExpansion < 1 {
+		return opts, usagef("--max-expansion must be at least 1")
+	}
+	opts.MaxExpansion = o.maxExpansion
 	if o.year != 0 && (o.year < 1970 || o.year > 9999) {
 		return opts, usagef("--year %d: expected a four-digit year such as 2024", o.year)
 	}
