@@ -17,15 +17,16 @@ import (
 )
 
 type ingestOpts struct {
-	inputs     []string
-	format     string
-	maps       []string
-	statuses   []string
-	tz         string
-	provider   string
-	noProgress bool
-	year       int
-	sendingIP  string
+	inputs       []string
+	format       string
+	maps         []string
+	statuses     []string
+	tz           string
+	provider     string
+	noProgress   bool
+	year         int
+	sendingIP    string
+	maxExpansion int64
 }
 
 func newIngestCmd(app *App, g *globals) *cobra.Command {
@@ -141,10 +142,10 @@ func parseIngestOpts(o *ingestOpts) (ingest.Options, error) {
 		return opts, usagef("--tz %q: not a time zone name (e.g. UTC, Europe/Berlin, America/New_York)", o.tz)
 	}
 	opts.TZ = loc
-	if o.maxExpansion < 1 {
+	if o.maxExpansion < 0 {
 		return opts, usagef("--max-expansion must be at least 1")
 	}
-	opts.MaxExpansion = o.maxExpansion
+	opts.MaxExpansion = o.maxExpansion // 0: the default
 	if o.year != 0 && (o.year < 1970 || o.year > 9999) {
 		return opts, usagef("--year %d: expected a four-digit year such as 2024", o.year)
 	}
