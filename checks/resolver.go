@@ -128,6 +128,29 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 // normally does it; when it returns only part of a chain we ask for the rest)
 // and a loop is reported as StatusError.
 func (c *Client) Lookup(ctx context.Context, name string, qtype RRType) (Answer, error) {
+	return lookupChain(ctx, name, qtype, func(current string) ([]dns.RR, Status, string) {
+		msg, err := c.exchange(ctx, current, uint16(qtype))
+		if err != nil {
+			return nil, statusOf(ctx, err), err.Error()
+		}
+		switch msg.Rcode {
+		case dns.RcodeSuccess:
+			return msg.Answer, StatusOK, ""
+		case dns.RcodeNameError:
+			return nil, StatusNXDomain, ""
+		case dns.RcodeServerFailure:
+			return nil, StatusServFail, ""
+		case dns.RcodeRefused:
+			return nil, StatusRefused, ""
+		}
+		return nil, StatusError, "rcode " + dns.RcodeToString[msg.Rcode]
+	})
+}
+
+// lookupChain asks fetch for name and follows CNAMEs through the answers
+// until records of qtype, no data, a failure, a loop or too many hops. fetch
+// returns the answer section, or the status that ends the lookup.
+func lookupChain(ctx context.Context, name string, qtype RRType, fetch func(current string) ([]dns.RR, Status, string)) (Answer, error) {
 	name = strings.TrimSuffix(name, ".")
 	if why := checkName(name); why != "" {
 		return badName(name, qtype, why)
@@ -136,23 +159,16 @@ func (c *Client) Lookup(ctx context.Context, name string, qtype RRType) (Answer,
 	seen := map[string]bool{strings.ToLower(name): true}
 	current := name
 	for hop := 0; ; hop++ {
-		msg, err := c.exchange(ctx, current, uint16(qtype))
-		if err != nil {
-			return fail(ans, statusOf(ctx, err), err.Error())
-		}
-		switch msg.Rcode {
-		case dns.RcodeSuccess:
-		case dns.RcodeNameError:
+		rrs, st, detail := fetch(current)
+		switch st {
+		case StatusOK:
+		case StatusNXDomain:
 			ans.Status = StatusNXDomain
 			return ans, nil
-		case dns.RcodeServerFailure:
-			return fail(ans, StatusServFail, "")
-		case dns.RcodeRefused:
-			return fail(ans, StatusRefused, "")
 		default:
-			return fail(ans, StatusError, "rcode "+dns.RcodeToString[msg.Rcode])
+			return fail(ans, st, detail)
 		}
-		next, loop := followChain(msg.Answer, current, qtype, &ans, seen)
+		next, loop := followChain(rrs, current, qtype, &ans, seen)
 		if len(ans.Records) > 0 {
 			ans.Status = StatusOK
 			return ans, nil
@@ -408,39 +424,14 @@ func NewZoneResolver(zone string) (*ZoneResolver, error) {
 
 // Lookup implements Resolver, following CNAMEs inside the zone.
 func (z *ZoneResolver) Lookup(ctx context.Context, name string, qtype RRType) (Answer, error) {
-	name = strings.TrimSuffix(name, ".")
-	if why := checkName(name); why != "" {
-		return badName(name, qtype, why)
-	}
-	ans := Answer{Name: name, Type: qtype}
-	if err := ctx.Err(); err != nil {
-		return fail(ans, StatusTimeout, err.Error())
-	}
-	seen := map[string]bool{strings.ToLower(name): true}
-	current := name
-	for hop := 0; hop <= maxCNAMEHops; hop++ {
-		rrs, exists := z.byName[strings.ToLower(current)]
-		if !exists {
-			if hop == 0 {
-				ans.Status = StatusNXDomain
-			} else {
-				ans.Status = StatusNoData
-			}
-			return ans, nil
+	return lookupChain(ctx, name, qtype, func(current string) ([]dns.RR, Status, string) {
+		if err := ctx.Err(); err != nil {
+			return nil, StatusTimeout, err.Error()
 		}
-		next, loop := followChain(rrs, current, qtype, &ans, seen)
-		if len(ans.Records) > 0 {
-			ans.Status = StatusOK
-			return ans, nil
+		rrs, ok := z.byName[strings.ToLower(current)]
+		if !ok {
+			return nil, StatusNXDomain, ""
 		}
-		if loop {
-			return fail(ans, StatusError, "CNAME loop at "+next)
-		}
-		if next == "" || strings.EqualFold(next, current) {
-			ans.Status = StatusNoData
-			return ans, nil
-		}
-		current = next
-	}
-	return fail(ans, StatusError, "CNAME chain longer than "+strconv.Itoa(maxCNAMEHops))
+		return rrs, StatusOK, ""
+	})
 }
