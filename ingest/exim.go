@@ -127,28 +127,10 @@ const eximMaxTries = 100_000
 
 func (f eximFormat) Parse(ctx context.Context, r io.Reader, opts *ParseOptions, sink Sink) error {
 	p := &eximParser{opts: opts, sink: sink, tries: map[string]int{}}
-	lr := newLineReader(r)
-	for {
-		if lr.n&1023 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		line, cut, ok := lr.next()
-		if !ok {
-			break
-		}
-		p.lineNo, p.raw = lr.n, line
-		if cut {
-			sink.Reject(lr.n, string(line), fmt.Sprintf("line longer than %d bytes: not an Exim log line", maxLogLine))
-			continue
-		}
-		if reason := safely(func() string { p.line(line); return "" }); reason != "" {
-			sink.Reject(lr.n, string(line), reason)
-		}
-	}
-	if lr.err != nil {
-		return fmt.Errorf("%s: %w", opts.Source, lr.err)
-	}
-	return nil
+	return scanLogLines(ctx, r, opts, sink, "an Exim log", func(n int64, line []byte) {
+		p.lineNo, p.raw = n, line
+		p.line(line)
+	})
 }
 
 func (p *eximParser) reject(reason string) {

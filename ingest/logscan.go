@@ -3,6 +3,8 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"time"
 )
@@ -224,4 +226,32 @@ func (y *syslogYear) of(month, day, hour, minute, sec int, loc *time.Location) i
 		y.lastMonth = month
 	}
 	return y.year
+}
+
+// scanLogLines reads a log line by line and hands each to handle, with its
+// number: an over-long line is rejected as not being a log line of kind,
+// and a panic while handling one line is that line's reject.
+func scanLogLines(ctx context.Context, r io.Reader, opts *ParseOptions, sink Sink, kind string, handle func(n int64, line []byte)) error {
+	lr := newLineReader(r)
+	for {
+		if lr.n&1023 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		line, cut, ok := lr.next()
+		if !ok {
+			break
+		}
+		if cut {
+			sink.Reject(lr.n, string(line), fmt.Sprintf("line longer than %d bytes: not %s line", maxLogLine, kind))
+			continue
+		}
+		n := lr.n
+		if reason := safely(func() string { handle(n, line); return "" }); reason != "" {
+			sink.Reject(n, string(line), reason)
+		}
+	}
+	if lr.err != nil {
+		return fmt.Errorf("%s: %w", opts.Source, lr.err)
+	}
+	return nil
 }

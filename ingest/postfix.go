@@ -158,28 +158,10 @@ func newPostfixParser(opts *ParseOptions, sink Sink, maxQueued int) *postfixPars
 
 func (f postfixFormat) Parse(ctx context.Context, r io.Reader, opts *ParseOptions, sink Sink) error {
 	p := newPostfixParser(opts, sink, postfixMaxQueued)
-	lr := newLineReader(r)
-	for {
-		if lr.n&1023 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		line, cut, ok := lr.next()
-		if !ok {
-			break
-		}
-		p.lineNo, p.raw = lr.n, line
-		if cut {
-			sink.Reject(lr.n, string(line), fmt.Sprintf("line longer than %d bytes: not a syslog line", maxLogLine))
-			continue
-		}
-		if reason := safely(func() string { p.line(line); return "" }); reason != "" {
-			p.sink.Reject(p.lineNo, string(line), reason)
-		}
-	}
-	if lr.err != nil {
-		return fmt.Errorf("%s: %w", opts.Source, lr.err)
-	}
-	return nil
+	return scanLogLines(ctx, r, opts, sink, "a syslog", func(n int64, line []byte) {
+		p.lineNo, p.raw = n, line
+		p.line(line)
+	})
 }
 
 func (p *postfixParser) reject(reason string) {
