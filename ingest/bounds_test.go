@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // zeroReader yields n zero bytes without holding them.
@@ -142,4 +143,126 @@ func TestJSONLinesLongLineIsBounded(t *testing.T) {
 	if ms.HeapInuse > 200<<20 {
 		t.Errorf("heap in use %d MiB", ms.HeapInuse>>20)
 	}
+}
+
+// peakHeap runs fn while sampling the heap, and returns the largest seen.
+func peakHeap(fn func()) uint64 {
+	var peak uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	fn()
+	close(stop)
+	<-done
+	return peak
+}
+
+// arrayOfEvents streams `[ev, ev, ...]` with n SendGrid events.
+type arrayOfEvents struct {
+	n, i int
+	buf  []byte
+}
+
+func (a *arrayOfEvents) Read(p []byte) (int, error) {
+	k := 0
+	for k < len(p) {
+		if len(a.buf) == 0 {
+			switch {
+			case a.i == 0:
+				a.buf = []byte("[")
+			case a.i > a.n:
+				if k == 0 {
+					return 0, io.EOF
+				}
+				return k, nil
+			case a.i == a.n:
+				a.buf = []byte("]")
+			default:
+			}
+			if a.i > 0 && a.i < a.n {
+				a.buf = fmt.Appendf(nil, `{"email":"u%d@hotmail.com","timestamp":%d,"event":"delivered","sg_event_id":"e%d","ip":"203.0.113.7","response":"250 OK"},`, a.i, 1709647200+a.i/100, a.i)
+			}
+			a.i++
+		}
+		c := copy(p[k:], a.buf)
+		a.buf = a.buf[c:]
+		k += c
+	}
+	return k, nil
+}
+
+func TestJSONArrayOfAMillionObjects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million events; -short skips it")
+	}
+	s := openTemp(t)
+	var sum *RunSummary
+	var err error
+	peak := peakHeap(func() {
+		sum, err = Ingest(context.Background(), s, []Input{{Name: "post.json", Reader: &arrayOfEvents{n: 1_000_001}}}, Options{Enrich: testEnrich})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The last element before "]" ends with a comma: one malformed record, the rest stored.
+	if sum.Stored < 999_999 || sum.Read != sum.Stored+sum.Duplicates+sum.Rejected {
+		t.Fatalf("read %d stored %d rejected %d", sum.Read, sum.Stored, sum.Rejected)
+	}
+	if peak > 200<<20 {
+		t.Errorf("peak heap %d MiB for a one-line array of a million objects", peak>>20)
+	}
+	t.Logf("1M-object JSON array: stored %d, peak heap %d MiB", sum.Stored, peak>>20)
+}
+
+func TestDeeplyNestedJSONIsRejected(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, 100_000) + "1" + strings.Repeat("}", 100_000)
+	in := `{"email":"a@hotmail.com","timestamp":1709647200,"event":"delivered","sg_event_id":"x1"}` + "\n" +
+		`{"sg_event_id":"x2","n":` + deep + "}\n" +
+		`{"email":"b@hotmail.com","timestamp":1709647200,"event":"delivered","sg_event_id":"x3"}` + "\n"
+	s := openTemp(t)
+	sum, err := Ingest(context.Background(), s, []Input{{Name: "deep.jsonl", Reader: strings.NewReader(in)}}, Options{Enrich: testEnrich, Format: "sendgrid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Stored != 2 || sum.Rejected != 1 {
+		t.Fatalf("stored %d rejected %d: %+v", sum.Stored, sum.Rejected, sum.RejectReasons)
+	}
+}
+
+func TestCSVWithAMillionColumns(t *testing.T) {
+	header := "created_at,email,status" + strings.Repeat(",x", 1_000_000) + "\n"
+	row := "2024-03-05 14:00:00+00,a@hotmail.com,delivered" + strings.Repeat(",1", 1_000_000) + "\n"
+	s := openTemp(t)
+	// Detection looks at the first 64 KiB: a 2 MB header is refused, clearly.
+	_, err := Ingest(context.Background(), s, []Input{{Name: "wide.csv", Reader: strings.NewReader(header + row)}}, Options{Enrich: testEnrich})
+	if err == nil || !strings.Contains(err.Error(), "no known format matches") {
+		t.Fatalf("auto-detection: %v", err)
+	}
+	// Named with --format, it is read, within bounds.
+	var sum *RunSummary
+	peak := peakHeap(func() {
+		sum, err = Ingest(context.Background(), s, []Input{{Name: "wide.csv", Reader: strings.NewReader(header + row + row)}}, Options{Enrich: testEnrich, Format: "csv"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Read != 2 || sum.Stored != 1 || sum.Duplicates != 1 {
+		t.Fatalf("read %d stored %d dup %d", sum.Read, sum.Stored, sum.Duplicates)
+	}
+	if peak > 200<<20 {
+		t.Errorf("peak heap %d MiB", peak>>20)
+	}
+	t.Logf("a million columns: peak heap %d MiB", peak>>20)
 }
