@@ -147,6 +147,7 @@ func TestJSONLinesLongLineIsBounded(t *testing.T) {
 
 // peakHeap runs fn while sampling the heap, and returns the largest seen.
 func peakHeap(fn func()) uint64 {
+	runtime.GC() // what earlier tests left is not this test's
 	var peak uint64
 	stop := make(chan struct{})
 	done := make(chan struct{})
@@ -250,16 +251,16 @@ func TestCSVWithAMillionColumns(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no known format matches") {
 		t.Fatalf("auto-detection: %v", err)
 	}
-	// Named with --format, it is read, within bounds.
+	// Named with --format, it is refused at the header, before any row is read.
 	var sum *RunSummary
 	peak := peakHeap(func() {
 		sum, err = Ingest(context.Background(), s, []Input{{Name: "wide.csv", Reader: strings.NewReader(header + row + row)}}, Options{Enrich: testEnrich, Format: "csv"})
 	})
-	if err != nil {
-		t.Fatal(err)
+	if err == nil || !strings.Contains(err.Error(), "the header has 1000003 columns: an event export has a handful (at most 4096 here)") {
+		t.Fatalf("--format csv: %v", err)
 	}
-	if sum.Read != 2 || sum.Stored != 1 || sum.Duplicates != 1 {
-		t.Fatalf("read %d stored %d dup %d", sum.Read, sum.Stored, sum.Duplicates)
+	if sum.Read != 0 {
+		t.Errorf("read %d records", sum.Read)
 	}
 	if peak > 200<<20 {
 		t.Errorf("peak heap %d MiB", peak>>20)

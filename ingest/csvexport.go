@@ -241,6 +241,10 @@ func (t *rawTee) drop(to int64) {
 	t.base += k
 }
 
+// MaxCSVColumns bounds a CSV header: an export of events has a handful of
+// columns, and each column costs memory per row.
+const MaxCSVColumns = 4096
+
 // MaxCSVLine bounds one physical line of CSV: encoding/csv buffers a whole
 // line, so an input without line breaks would otherwise be read into memory.
 const MaxCSVLine = 16 << 20
@@ -275,6 +279,9 @@ func (f csvExportFormat) Parse(ctx context.Context, r io.Reader, opts *ParseOpti
 	header, err := cr.Read()
 	if err != nil {
 		return fmt.Errorf("%s: reading the CSV header: %w", opts.Source, err)
+	}
+	if len(header) > MaxCSVColumns {
+		return fmt.Errorf("%s: the header has %d columns: an event export has a handful (at most %d here)", opts.Source, len(header), MaxCSVColumns)
 	}
 	header = append([]string(nil), header...)
 	if len(header) == 1 && strings.Contains(header[0], ";") {

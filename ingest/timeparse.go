@@ -145,7 +145,7 @@ func parseISOish(s string, loc *time.Location) (time.Time, bool, bool) {
 			rest = rest[i:]
 		}
 	}
-	if month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || sec > 60 {
+	if year < 1 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || sec > 60 {
 		return time.Time{}, false, false
 	}
 	if sec == 60 { // a leap second is read as the next second's start
