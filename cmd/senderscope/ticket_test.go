@@ -137,3 +137,16 @@ func TestTicketRedactsAddresses(t *testing.T) {
 		t.Errorf("--no-redact should keep the address in the reply")
 	}
 }
+
+// TestReportGoldenIncident: the incident report on the committed excerpt of
+// the bundled incident (the burst, the onset on both IPs, the next morning).
+func TestReportGoldenIncident(t *testing.T) {
+	app, out, errb := testApp(t)
+	mustRun(t, app, out, errb, "ingest", "--no-progress", excerpt)
+	for _, f := range []struct{ format, ext string }{{"markdown", ".md"}, {"json", ".json"}} {
+		t.Run(f.format, func(t *testing.T) {
+			got := mustRun(t, app, out, errb, "report", "--offline", "--format", f.format)
+			golden(t, f.ext, got)
+		})
+	}
+}
