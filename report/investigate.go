@@ -17,6 +17,7 @@ type InvestigationView struct {
 	Last          *time.Time              `json:"last,omitempty"`
 	Investigation *analyze.Investigation  `json:"investigation"`
 	Deferrals     *analyze.DeferralReport `json:"deferrals,omitempty"`
+	Ticket        *analyze.Ticket         `json:"ticket,omitempty"`
 	Checks        *checks.Report          `json:"checks,omitempty"`
 	ChecksSkipped string                  `json:"checks_skipped,omitempty"`
 	Next          []string                `json:"next"`
@@ -109,7 +110,11 @@ func InvestigationDoc(v *InvestigationView, terminal bool) Doc {
 	}
 	d.Sections = append(d.Sections, lim)
 
-	next := Section{Title: "7. Next"}
+	if t := v.Ticket; t != nil {
+		d.Sections = append(d.Sections, ticketSection(t))
+	}
+
+	next := Section{Title: "8. Next"}
 	for _, n := range v.Next {
 		next.Notes = append(next.Notes, "- "+n)
 	}
@@ -215,4 +220,37 @@ func contains2(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// ticketSection is the draft request in short: where it goes and the form.
+func ticketSection(t *analyze.Ticket) Section {
+	sec := Section{Title: "7. Draft request to Microsoft's sender support"}
+	where := t.Route.Name
+	if t.Route.URL != "" {
+		where += " (" + t.Route.URL + ")"
+	}
+	sec.Intro = append(sec.Intro, "Where: "+where, "Why: "+t.Route.Why)
+	for _, n := range t.Notices {
+		sec.Intro = append(sec.Intro, "NOTE: "+n)
+	}
+	if t.Route.Channel == analyze.ChannelNone {
+		return sec
+	}
+	sec.Header = []string{"form field", "value"}
+	for _, f := range t.Form {
+		v := f.Value
+		switch {
+		case f.Missing:
+			v = "(missing)"
+		case f.ID == "ErrorMessages":
+			v = fmt.Sprintf("%d verbatim replies, e.g. %s", len(t.ErrorMessages), clip(t.ErrorMessages[0], 90))
+		}
+		sec.Rows = append(sec.Rows, []string{f.Label, v})
+	}
+	if len(t.Missing) > 0 {
+		sec.Notes = append(sec.Notes, "Missing: "+strings.Join(t.Missing, "; ")+".")
+	}
+	sec.Notes = append(sec.Notes, "The ask: "+t.Ask)
+	sec.Notes = append(sec.Notes, "senderscope ticket prints the whole draft, with the evidence block for the reply to the ticket e-mail, and takes the contact details.")
+	return sec
 }

@@ -88,7 +88,7 @@ func runInvestigate(ctx context.Context, app *App, g *globals, o *investigateOpt
 	} else if err := ingestInputs(ctx, app, store, &o.ingest, iopts); err != nil {
 		return err
 	}
-	if _, err := gatherEvidence(ctx, app, store, &o.evidenceOpts, aopts, bundled, "5", view); err != nil {
+	if _, err := gatherEvidence(ctx, app, store, &o.evidenceOpts, aopts, bundled, "6", view); err != nil {
 		if errors.Is(err, errNoEvents) {
 			return &inputError{fmt.Errorf("investigate: %w", err)}
 		}
@@ -103,6 +103,9 @@ func runInvestigate(ctx context.Context, app *App, g *globals, o *investigateOpt
 		since = *inv.IncidentStart
 	}
 	if view.Deferrals, err = analyze.Deferrals(ctx, store, classifier, analyze.DeferralQuery{Provider: analyze.ProviderMicrosoft, Since: since}); err != nil {
+		return &dbError{err}
+	}
+	if view.Ticket, err = draftForStory(ctx, store, view, o.domain, bundled, !o.noRedact); err != nil {
 		return &dbError{err}
 	}
 	if !o.noRedact {
@@ -168,4 +171,22 @@ func ingestInputs(ctx context.Context, app *App, store *ingest.Store, o *ingestO
 		return &dbError{err}
 	}
 	return nil
+}
+
+// draftForStory drafts the request to Microsoft from what investigate found;
+// the person's contact details stay missing (ticket takes them).
+func draftForStory(ctx context.Context, store *ingest.Store, view *report.InvestigationView, domain string, bundled, redact bool) (*analyze.Ticket, error) {
+	if view.Investigation.IncidentStart == nil {
+		return nil, nil
+	}
+	opts := analyze.TicketOptions{Redact: redact, Contact: analyze.Contact{SendingDomain: domain}, AuthSkipped: view.ChecksSkipped}
+	if bundled {
+		opts.Contact.SendingDomain, opts.Contact.ServerType = example.Facts.SendingDomain, "Dedicated"
+	}
+	if view.Checks != nil {
+		for _, f := range view.Checks.Findings {
+			opts.Auth = append(opts.Auth, analyze.AuthFinding{ID: f.ID, Severity: string(f.Severity), Subject: f.Subject, Message: f.Message})
+		}
+	}
+	return analyze.DraftTicket(ctx, store, opts)
 }
