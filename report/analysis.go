@@ -295,6 +295,11 @@ type simRecord struct {
 // SimulateDoc renders a limiter replay.
 func SimulateDoc(r *analyze.SimReport) Doc {
 	d := Doc{Value: r}
+	if sumSends(r) == 0 {
+		d.Lead = append(d.Lead, fmt.Sprintf("No sends to %s in the data to replay.", r.Provider))
+		d.Records = []simRecord{}
+		return d
+	}
 	d.Lead = append(d.Lead, fmt.Sprintf("Replaying %s recorded sends to %s through a per-IP limiter (%s to %s UTC, IPs: %s).",
 		Int(sumSends(r)), r.Provider, dateOf(r.First), dateOf(r.Last), strings.Join(r.IPs, ", ")))
 	sec := Section{Title: "Added delay", Header: []string{"limit", "class", "sends", "delayed", "p50", "p95", "p99", "max", "worst backlog", "worst drain"}, Right: []int{2, 3, 8}}

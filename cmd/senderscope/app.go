@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
@@ -61,6 +64,21 @@ func (a *App) printer(g *globals, allowed ...report.Format) (report.Printer, err
 		return report.Printer{}, usageErr(err)
 	}
 	return report.Printer{W: a.Stdout, Format: f, Terminal: a.StdoutTTY}, nil
+}
+
+// openExisting opens the database for a command that reads it: a missing
+// file is an error that says how to fill one, not an empty result (and no
+// stray empty database is left behind).
+func (a *App) openExisting(ctx context.Context, g *globals) (*ingest.Store, error) {
+	path := a.dbPath(g)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, &inputError{fmt.Errorf("no database at %s: ingest your logs first (senderscope ingest FILE), point --db or SENDERSCOPE_DB at one, or run senderscope investigate for the bundled example", path)}
+	}
+	s, err := a.OpenStore(ctx, path)
+	if err != nil {
+		return nil, &dbError{err}
+	}
+	return s, nil
 }
 
 // dbPath is --db, else $SENDERSCOPE_DB, else senderscope.db here.

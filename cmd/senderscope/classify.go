@@ -107,9 +107,9 @@ func runClassify(ctx context.Context, app *App, g *globals, o *classifyOpts) err
 	if q.Provider, q.Since, q.Until, err = o.rng.parse(); err != nil {
 		return err
 	}
-	store, err := app.OpenStore(ctx, app.dbPath(g))
+	store, err := app.openExisting(ctx, g)
 	if err != nil {
-		return &dbError{err}
+		return err
 	}
 	defer store.Close()
 	rep, err := analyze.Deferrals(ctx, store, c, q)

@@ -63,9 +63,9 @@ func runRates(ctx context.Context, app *App, g *globals, o *ratesOpts) error {
 	if err != nil {
 		return err
 	}
-	store, err := app.OpenStore(ctx, app.dbPath(g))
+	store, err := app.openExisting(ctx, g)
 	if err != nil {
-		return &dbError{err}
+		return err
 	}
 	defer store.Close()
 	rep, err := analyze.Rates(ctx, store, analyze.RateOptions{Provider: provider, Window: win, ByIP: byIP, Since: since, Until: until, RetryHorizon: horizon})
@@ -132,9 +132,9 @@ func runSimulate(ctx context.Context, app *App, g *globals, o *simulateOpts) err
 		}
 		opts.MaxDelay = d
 	}
-	store, err := app.OpenStore(ctx, app.dbPath(g))
+	store, err := app.openExisting(ctx, g)
 	if err != nil {
-		return &dbError{err}
+		return err
 	}
 	defer store.Close()
 	rep, err := analyze.Simulate(ctx, store, opts)

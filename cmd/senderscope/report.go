@@ -92,9 +92,9 @@ func runReport(ctx context.Context, app *App, g *globals, o *reportOpts) error {
 	if err != nil {
 		return err
 	}
-	store, err := app.OpenStore(ctx, app.dbPath(g))
+	store, err := app.openExisting(ctx, g)
 	if err != nil {
-		return &dbError{err}
+		return err
 	}
 	defer store.Close()
 	bundled, err := store.HasSource(ctx, bundledSource)

@@ -278,6 +278,11 @@ func TestReportOutFile(t *testing.T) {
 
 func TestReportErrors(t *testing.T) {
 	dir := t.TempDir()
+	s, err := ingest.Open(context.Background(), filepath.Join(dir, "empty.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), fixedApp(&out, &errb), []string{"--db", filepath.Join(dir, "empty.db"), "report"}); code != exitInput {
 		t.Errorf("empty database: exit %d, want %d (%s)", code, exitInput, errb.String())

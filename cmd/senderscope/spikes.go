@@ -110,9 +110,9 @@ func runSpikes(ctx context.Context, app *App, g *globals, o *spikesOpts) error {
 	if o.top < 0 || o.baselineDays < 1 {
 		return usagef("--top must be 0 or more and --baseline-days at least 1")
 	}
-	store, err := app.OpenStore(ctx, app.dbPath(g))
+	store, err := app.openExisting(ctx, g)
 	if err != nil {
-		return &dbError{err}
+		return err
 	}
 	defer store.Close()
 	rep, err := analyze.Spikes(ctx, store, analyze.SpikeOptions{Provider: provider, Window: win, ByIP: byIP, AutoByIP: auto,
@@ -159,9 +159,9 @@ func runOnset(ctx context.Context, app *App, g *globals, o *onsetOpts) error {
 	if err != nil {
 		return err
 	}
-	store, err := app.OpenStore(ctx, app.dbPath(g))
+	store, err := app.openExisting(ctx, g)
 	if err != nil {
-		return &dbError{err}
+		return err
 	}
 	defer store.Close()
 	os, err := analyze.Onsets(ctx, store, analyze.OnsetOptions{Provider: provider, Lookback: lb, Since: since, Until: until})

@@ -26,9 +26,9 @@ func runSummary(ctx context.Context, app *App, g *globals) error {
 	if err != nil {
 		return err
 	}
-	store, err := app.OpenStore(ctx, app.dbPath(g))
+	store, err := app.openExisting(ctx, g)
 	if err != nil {
-		return &dbError{err}
+		return err
 	}
 	defer store.Close()
 	o, err := store.Overview(ctx)

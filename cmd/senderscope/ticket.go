@@ -147,9 +147,9 @@ func runTicket(ctx context.Context, app *App, g *globals, o *ticketOpts) error {
 		}
 		tmpl = string(b)
 	}
-	store, err := app.OpenStore(ctx, app.dbPath(g))
+	store, err := app.openExisting(ctx, g)
 	if err != nil {
-		return &dbError{err}
+		return err
 	}
 	defer store.Close()
 	bundled, err := store.HasSource(ctx, bundledSource)
