@@ -211,7 +211,7 @@ func incidentBursts(inv *Investigation) []Spike {
 }
 
 func timeline(inv *Investigation, bursts []Spike, outs []ingest.MinuteOutcomes, inc *Incident, opts IncidentOptions) []TimelineEvent {
-	prov := providerName(inv.Provider)
+	prov := ProviderName(inv.Provider)
 	var ev []TimelineEvent
 	what := "Burst"
 	if inv.IncidentStart == nil {

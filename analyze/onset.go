@@ -188,14 +188,14 @@ func onsetSentence(o *Onset, first *ProblemEvent, lookback time.Duration) string
 	if o.IP != "" {
 		on = " on " + o.IP
 	}
-	head := fmt.Sprintf("The first %s%s from %s came at %s UTC", what, on, providerName(o.Provider), first.Time.Format("2006-01-02 15:04:05"))
+	head := fmt.Sprintf("The first %s%s from %s came at %s UTC", what, on, ProviderName(o.Provider), first.Time.Format("2006-01-02 15:04:05"))
 	if o.Burst == nil {
-		return head + fmt.Sprintf(", with no sends to %s in the %s before it.", providerName(o.Provider), FormatLag(lookback))
+		return head + fmt.Sprintf(", with no sends to %s in the %s before it.", ProviderName(o.Provider), FormatLag(lookback))
 	}
 	b := o.Burst
 	var sb strings.Builder
 	sb.WriteString(head)
-	fmt.Fprintf(&sb, ", %s after a burst of %d sends to %s in one minute (%s UTC", o.Lag, b.Sends, providerName(o.Provider), b.Start.Format("2006-01-02 15:04"))
+	fmt.Fprintf(&sb, ", %s after a burst of %d sends to %s in one minute (%s UTC", o.Lag, b.Sends, ProviderName(o.Provider), b.Start.Format("2006-01-02 15:04"))
 	if b.Peak60s > b.Sends {
 		fmt.Fprintf(&sb, "; %d in the busiest 60 s", b.Peak60s)
 	}
@@ -212,7 +212,8 @@ func onsetSentence(o *Onset, first *ProblemEvent, lookback time.Duration) string
 	return sb.String()
 }
 
-func providerName(p string) string {
+// ProviderName is how a provider is named in sentences and titles.
+func ProviderName(p string) string {
 	switch p {
 	case "microsoft":
 		return "Microsoft"

@@ -217,7 +217,7 @@ func rateChart(id string, inv *analyze.Investigation, inc *analyze.Incident, ipI
 	hours := to.Sub(from).Hours()
 	c := svgChart{ID: id, Title: "Deferral rate by hour", Width: chartWidth}
 	c.Caption = fmt.Sprintf("Deferral rate (deferred / attempts) per hour and sending IP to %s, %s to %s UTC, square-root scale; the bands behind: healthy, watch, throttle, pause.",
-		providerTitle(inv.Provider), from.Format("2006-01-02 15:04"), to.Format("2006-01-02 15:04"))
+		analyze.ProviderName(inv.Provider), from.Format("2006-01-02 15:04"), to.Format("2006-01-02 15:04"))
 	y := float64(markerSpace)
 	p := svgPanel{Label: "all sending IPs", X: plotLeft, Y: y, W: plotWidth, H: panelH}
 	yOf := func(rate float64) float64 { return y + panelH - math.Sqrt(math.Max(0, math.Min(rate, 1)))*panelH }

@@ -157,7 +157,7 @@ func incidentPage(v *IncidentView) htmlPage {
 // incidentCards are the four numbers on top of the page.
 func incidentCards(v *IncidentView) []htmlCard {
 	inv := v.Investigation
-	prov := providerTitle(inv.Provider)
+	prov := analyze.ProviderName(inv.Provider)
 	var cards []htmlCard
 	if inv.IncidentStart == nil {
 		cards = append(cards, htmlCard{Label: "Incident start", Value: "none", Note: "no deferrals from " + prov})

@@ -65,7 +65,7 @@ func reportByline(v *IncidentView) string {
 // summaryLines are the few sentences a reader needs before the detail.
 func summaryLines(v *IncidentView) []string {
 	inv := v.Investigation
-	prov := providerTitle(inv.Provider)
+	prov := analyze.ProviderName(inv.Provider)
 	if inv.IncidentStart == nil {
 		return []string{fmt.Sprintf("No deferrals or blocks from %s in the data.", prov)}
 	}
@@ -147,7 +147,7 @@ func providersSection(v *IncidentView) Section {
 
 func ipsSection(v *IncidentView) Section {
 	inv := v.Investigation
-	prov := providerTitle(inv.Provider)
+	prov := analyze.ProviderName(inv.Provider)
 	s := Section{Title: secTitle(secIPs, "Which IPs"), Header: []string{"ip", "sends", "attempts", "deferred", "deferral rate", "band", "first deferral (UTC)"}, Right: []int{1, 2, 3, 4}}
 	if inv.IncidentStart != nil {
 		s.Intro = append(s.Intro, fmt.Sprintf("Traffic to %s per sending IP from a day before the incident to the end of the data.", prov))
@@ -180,7 +180,7 @@ func ipsSection(v *IncidentView) Section {
 
 func spikesSection(v *IncidentView) Section {
 	inv := v.Investigation
-	prov := providerTitle(inv.Provider)
+	prov := analyze.ProviderName(inv.Provider)
 	s := Section{Title: secTitle(secSpikes, fmt.Sprintf("The spikes: busiest minutes to %s", prov)), Header: []string{"minute (UTC)", "sends", "peak in 60 s", "vs baseline", "highest since"}, Right: []int{1, 2}}
 	if inv.Spikes == nil {
 		return s
@@ -370,7 +370,7 @@ func nextSection(v *IncidentView) Section {
 
 // IncidentTitle names the report after what it is about.
 func IncidentTitle(inv *analyze.Investigation) string {
-	prov := providerTitle(inv.Provider)
+	prov := analyze.ProviderName(inv.Provider)
 	if inv.IncidentStart == nil {
 		return fmt.Sprintf("Delivery report: no deferrals from %s", prov)
 	}

@@ -27,7 +27,7 @@ type InvestigationView struct {
 func InvestigationDoc(v *InvestigationView, terminal bool) Doc {
 	inv := v.Investigation
 	d := Doc{Value: v}
-	prov := providerTitle(inv.Provider)
+	prov := analyze.ProviderName(inv.Provider)
 	span := ""
 	if v.First != nil && v.Last != nil {
 		span = fmt.Sprintf(", %s to %s UTC", v.First.Format("2006-01-02"), v.Last.Format("2006-01-02"))
@@ -137,30 +137,16 @@ func onlyAffected(inv *analyze.Investigation) string {
 	}
 	switch {
 	case hit && len(others) == 0:
-		return fmt.Sprintf("Only %s is affected: every other provider stays in the healthy band.", providerTitle(inv.Provider))
+		return fmt.Sprintf("Only %s is affected: every other provider stays in the healthy band.", analyze.ProviderName(inv.Provider))
 	case hit:
 		return "Also outside the healthy band: " + strings.Join(others, ", ") + "."
 	}
 	return ""
 }
 
-func providerTitle(p string) string {
-	switch p {
-	case "microsoft":
-		return "Microsoft"
-	case "gmail":
-		return "Gmail"
-	case "yahoo":
-		return "Yahoo/AOL"
-	case "apple":
-		return "Apple iCloud"
-	}
-	return p
-}
-
 // repliesSection says what the deferrals mean and what to do, most events first.
 func repliesSection(v *InvestigationView) Section {
-	sec := Section{Title: fmt.Sprintf("4. What %s's replies say", providerTitle(v.Investigation.Provider))}
+	sec := Section{Title: fmt.Sprintf("4. What %s's replies say", analyze.ProviderName(v.Investigation.Provider))}
 	if v.Deferrals == nil || len(v.Deferrals.Groups) == 0 {
 		sec.Notes = append(sec.Notes, "No deferrals or bounces to classify.")
 		return sec
