@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -294,43 +293,16 @@ func (f csvExportFormat) Parse(ctx context.Context, r io.Reader, opts *ParseOpti
 	if !cols.has(FieldTime) || !cols.has(FieldRecipient) {
 		return missingColumnsError(opts.Source, header, cols, cr)
 	}
-	tee.drop(cr.InputOffset())
 	p := newCSVRowParser(cols, opts, len(header))
-	prevOff := cr.InputOffset()
-	for n := 0; ; n++ {
-		if n&1023 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return nil
-		}
-		off := cr.InputOffset()
-		raw := ""
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				raw = tee.take(prevOff, off)
-				prevOff = off
-				sink.Reject(int64(pe.StartLine), raw, "malformed CSV: "+pe.Err.Error())
-				if pe.Err == csv.ErrQuote || strings.Contains(pe.Err.Error(), "extraneous or missing") {
-					continue
-				}
-				continue
-			}
-			return fmt.Errorf("%s: %w", opts.Source, err)
-		}
-		line, _ := cr.FieldPos(0) // only a record read without error has positions
+	return csvRecords(ctx, cr, tee, opts, sink, func(rec []string, line int64) (string, error) {
 		var ev Event
-		if reason := safely(func() string { return p.parse(rec, &ev, sink) }); reason != "" {
-			sink.Reject(int64(line), tee.take(prevOff, off), reason)
-		} else {
-			ev.Line = int64(line)
-			sink.Event(&ev)
-			tee.drop(off)
+		if reason := p.parse(rec, &ev, sink); reason != "" {
+			return reason, nil
 		}
-		prevOff = off
-	}
+		ev.Line = line
+		sink.Event(&ev)
+		return "", nil
+	})
 }
 
 // missingColumnsError explains which column is missing, shows the header, and

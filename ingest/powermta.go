@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -106,47 +105,23 @@ func (f powerMTAFormat) Parse(ctx context.Context, r io.Reader, opts *ParseOptio
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.Source, err)
 	}
-	tee.drop(cr.InputOffset())
-	prevOff := cr.InputOffset()
 	var ev Event
-	for n := 0; ; n++ {
-		if n&1023 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return nil
-		}
-		off := cr.InputOffset()
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				sink.Reject(int64(pe.StartLine), tee.take(prevOff, off), "malformed CSV: "+pe.Err.Error())
-				prevOff = off
-				continue
-			}
-			return fmt.Errorf("%s: %w", opts.Source, err)
-		}
-		line, _ := cr.FieldPos(0)
+	return csvRecords(ctx, cr, tee, opts, sink, func(rec []string, line int64) (string, error) {
 		// Accounting files concatenated with cat repeat the header, and a
 		// later file may have other columns.
 		if len(rec) > 1 && rec[0] == "type" && strings.EqualFold(rec[1], "timeLogged") {
 			if cols, err = newPMTAColumns(rec); err != nil {
-				return fmt.Errorf("%s:%d: %w", opts.Source, line, err)
+				return "", fmt.Errorf("%s:%d: %w", opts.Source, line, err)
 			}
-			tee.drop(off)
-			prevOff = off
-			continue
+			return "", nil
 		}
-		if reason := safely(func() string { return cols.parse(rec, &ev, opts, sink) }); reason != "" {
-			sink.Reject(int64(line), tee.take(prevOff, off), reason)
-		} else {
-			ev.Line = int64(line)
-			sink.Event(&ev)
-			tee.drop(off)
+		if reason := cols.parse(rec, &ev, opts, sink); reason != "" {
+			return reason, nil
 		}
-		prevOff = off
-	}
+		ev.Line = line
+		sink.Event(&ev)
+		return "", nil
+	})
 }
 
 // pmtaType maps a record type to the vocabulary; "rs" (remote status, from a

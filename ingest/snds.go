@@ -192,42 +192,13 @@ func readCSVLines(ctx context.Context, r io.Reader, opts *ParseOptions, sink Sin
 	tee := &rawTee{r: r}
 	cr := csv.NewReader(tee)
 	cr.FieldsPerRecord = -1
-	var prev int64
-	for n := 0; ; n++ {
-		if n&1023 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return nil
-		}
-		off := cr.InputOffset()
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			sink.Reject(int64(pe.StartLine), tee.take(prev, off), "malformed CSV: "+pe.Err.Error())
-			prev = off
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", opts.Source, err)
-		}
-		line, _ := cr.FieldPos(0)
+	return csvRecords(ctx, cr, tee, opts, sink, func(rec []string, line int64) (string, error) {
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			tee.drop(off)
-			prev = off
-			continue
+			return "", nil
 		}
-		var skip bool
-		reason := safely(func() string {
-			r, s := fn(rec, int64(line))
-			skip = s
-			return r
-		})
-		if reason != "" && !skip {
-			sink.Reject(int64(line), tee.take(prev, off), reason)
-		} else {
-			tee.drop(off)
+		if reason, skip := fn(rec, line); !skip {
+			return reason, nil
 		}
-		prev = off
-	}
+		return "", nil
+	})
 }
