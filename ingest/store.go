@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"modernc.org/sqlite"
+	_ "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -24,6 +24,10 @@ var migrationFS embed.FS
 // BusyTimeout is how long a writer waits for another process holding the
 // database before giving up with ErrBusy.
 const BusyTimeout = 30 * time.Second
+
+// cacheSizeKiB is each connection's page cache: memory stays well under
+// 200 MB with the writer's, a reader's and the batches in flight.
+const cacheSizeKiB = 24 << 10
 
 // ErrBusy means another senderscope process kept the database locked for
 // longer than BusyTimeout.
@@ -61,7 +65,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// Foreign keys stay declared but unenforced: the writer interns every
 	// parent row before the events that use it, and enforcement costs six
 	// lookups per event plus a statement journal per multi-row insert.
-	q.Add("_pragma", "cache_size(-24576)") // 24 MiB: memory stays well under 200 MB
+	q.Add("_pragma", "cache_size("+strconv.Itoa(-cacheSizeKiB)+")")
 	// Statement journals of multi-row inserts go to memory, not a temp file.
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_txlock", "immediate")
@@ -194,7 +198,7 @@ func wrapDBErr(what string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var se *sqlite.Error
+	var se interface{ Code() int } // *sqlite.Error and *rawError
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
