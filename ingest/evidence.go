@@ -27,7 +27,7 @@ func (s *Store) CodeGroups(ctx context.Context, provider string, from, to time.T
 	q := `WITH grp AS (SELECT e.type_id, e.ip_id, e.code, e.enhanced, count(*) AS n, count(DISTINCT e.recipient) AS r,
 			min(e.ts) AS f, max(e.ts) AS l, coalesce(max(g.reason), '') AS reason
 		FROM events e LEFT JOIN reply_groups g ON g.id = e.group_id
-		WHERE e.type_id IN (4, 5) AND e.ts >= ? AND e.ts < ?`
+		WHERE e.type_id IN (4, 5) AND ` + tsRange("e", "?", "?")
 	args := []any{a, b}
 	if provider != "" {
 		q += ` AND e.provider_id = (SELECT id FROM providers WHERE name = ?)`
@@ -38,9 +38,9 @@ func (s *Store) CodeGroups(ctx context.Context, provider string, from, to time.T
 			coalesce(CASE WHEN grp.enhanced IS NOT NULL THEN printf('%d.%d.%d', grp.enhanced / 100000,
 				grp.enhanced / 1000 % 100, grp.enhanced % 1000) END, ''),
 			grp.n, grp.r, grp.f, grp.l,
-			(SELECT x.reply FROM events x WHERE x.ts = grp.f AND x.type_id = grp.type_id
+			(SELECT x.reply FROM events x WHERE ` + tsRange("x", "grp.f", "grp.f + 1") + ` AND x.type_id = grp.type_id
 				AND x.ip_id IS grp.ip_id AND x.enhanced IS grp.enhanced LIMIT 1),
-			(SELECT x.reply FROM events x WHERE x.ts = grp.l AND x.type_id = grp.type_id
+			(SELECT x.reply FROM events x WHERE ` + tsRange("x", "grp.l", "grp.l + 1") + ` AND x.type_id = grp.type_id
 				AND x.ip_id IS grp.ip_id AND x.enhanced IS grp.enhanced LIMIT 1),
 			grp.reason
 		FROM grp LEFT JOIN ips i ON i.id = grp.ip_id ORDER BY grp.n DESC`
@@ -86,7 +86,7 @@ type DomainCount struct {
 func (s *Store) DeferredDomains(ctx context.Context, provider string, from, to time.Time) ([]DomainCount, error) {
 	a, b := msBounds(from, to)
 	q := `SELECT substr(e.recipient, instr(e.recipient, '@') + 1) AS d, count(*) FROM events e
-		WHERE e.type_id IN (4, 5) AND e.ts >= ? AND e.ts < ?`
+		WHERE e.type_id IN (4, 5) AND ` + tsRange("e", "?", "?")
 	args := []any{a, b}
 	if provider != "" {
 		q += ` AND e.provider_id = (SELECT id FROM providers WHERE name = ?)`

@@ -95,7 +95,7 @@ func (s *Store) Overview(ctx context.Context) (*Overview, error) {
 		return nil, wrapDBErr("read schema version", err)
 	}
 	var first, last sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*), min(ts), max(ts) FROM events`).Scan(&o.Events, &first, &last); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*), min(id) >> 20, max(id) >> 20 FROM events`).Scan(&o.Events, &first, &last); err != nil {
 		return nil, wrapDBErr("count events", err)
 	}
 	o.First, o.Last = nullMS(first), nullMS(last)
@@ -195,7 +195,7 @@ func (s *Store) Extent(ctx context.Context) (*Extent, error) {
 	e := &Extent{}
 	var first, last sql.NullInt64
 	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM events),
-		(SELECT ts FROM events ORDER BY ts LIMIT 1), (SELECT ts FROM events ORDER BY ts DESC LIMIT 1)`).Scan(&e.Events, &first, &last); err != nil {
+		(SELECT id >> 20 FROM events ORDER BY id LIMIT 1), (SELECT id >> 20 FROM events ORDER BY id DESC LIMIT 1)`).Scan(&e.Events, &first, &last); err != nil {
 		return nil, wrapDBErr("count events", err)
 	}
 	e.First, e.Last = nullMS(first), nullMS(last)

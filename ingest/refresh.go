@@ -66,7 +66,7 @@ func (s *Store) Refresh(ctx context.Context) error {
 				sum(`+sendExpr+`), sum(e.type_id IN (3, 4, 5)), sum(e.type_id = 3), sum(e.type_id = 4),
 				sum(e.type_id = 5), sum(e.type_id = 6), sum(e.type_id = 7)
 			FROM events e JOIN sources s ON s.id = e.source_id
-			WHERE e.ts BETWEEN ? AND ?
+			WHERE `+tsRange("e", "?", "? + 1")+`
 			GROUP BY 1, 2, 3`, sp.a*60000, sp.b*60000+59999); err != nil {
 			return wrapDBErr("refresh aggregates", err)
 		}

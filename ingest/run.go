@@ -259,6 +259,11 @@ func (b *batchSink) get() *batch {
 }
 
 func (b *batchSink) Event(e *Event) {
+	if err := checkEventTime(e.Time); err != nil {
+		// Parsers accept any year; the store does not (see eventid.go).
+		b.Reject(e.Line, fmt.Sprintf("time=%s recipient=%s status=%s", e.Time.UTC().Format(time.RFC3339Nano), e.Recipient, e.Word), err.Error())
+		return
+	}
 	if b.enrich != nil {
 		b.enrich(e)
 	}

@@ -347,7 +347,7 @@ func minuteBounds(from, to time.Time) (int64, int64) {
 // UnknownIP = the sends whose IP is not known).
 func (s *Store) SendTimes(ctx context.Context, provider, ip string, fromMs, toMs int64) ([]int64, error) {
 	q := `SELECT e.ts FROM events e JOIN sources s ON s.id = e.source_id
-		WHERE e.ts >= ? AND e.ts < ? AND ` + sendExpr
+		WHERE ` + tsRange("e", "?", "?") + ` AND ` + sendExpr
 	args := []any{fromMs, toMs}
 	if provider != "" {
 		q += ` AND e.provider_id = (SELECT id FROM providers WHERE name = ?)`
@@ -361,7 +361,7 @@ func (s *Store) SendTimes(ctx context.Context, provider, ip string, fromMs, toMs
 		q += ` AND e.ip_id = (SELECT id FROM ips WHERE ip = ?)`
 		args = append(args, ip)
 	}
-	q += ` ORDER BY e.ts`
+	q += ` ORDER BY e.id`
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, wrapDBErr("read send times", err)
@@ -418,7 +418,7 @@ func (s *Store) FirstProblems(ctx context.Context, provider string, from, to tim
 		FROM events e LEFT JOIN reply_groups g ON g.id = e.group_id
 		WHERE (e.type_id = 4 OR (e.type_id = 5 AND (e.enhanced BETWEEN 507000 AND 507999
 			OR g.reason IN ('blocked', 'badreputation', 'spamdetected', 'policyviolation', 'authfailure', 'requireptr'))))
-			AND e.ts >= ? AND e.ts < ?`
+			AND ` + tsRange("e", "?", "?")
 	args := []any{a, b}
 	if provider != "" {
 		q += ` AND e.provider_id = (SELECT id FROM providers WHERE name = ?)`
@@ -431,7 +431,7 @@ func (s *Store) FirstProblems(ctx context.Context, provider string, from, to tim
 	FROM firsts f
 	JOIN providers p ON p.id = f.provider_id
 	LEFT JOIN ips i ON i.id = f.ip_id
-	JOIN events e ON e.ts = f.ts AND e.provider_id = f.provider_id AND e.type_id = f.type_id
+	JOIN events e ON ` + tsRange("e", "f.ts", "f.ts + 1") + ` AND e.provider_id = f.provider_id AND e.type_id = f.type_id
 		AND e.ip_id IS f.ip_id
 	LEFT JOIN reply_groups g ON g.id = e.group_id
 	GROUP BY f.provider_id, f.ip_id, f.type_id
@@ -527,7 +527,7 @@ func (s *Store) DeferredMessages(ctx context.Context, provider string, from, to 
 			max(CASE WHEN e.type_id = 3 THEN e.ts END) AS delivered, max(e.type_id = 5) AS bounced,
 			sum(e.type_id = 4) AS deferrals
 		FROM events e
-		WHERE e.type_id IN (3, 4, 5) AND e.ts >= ?`
+		WHERE e.type_id IN (3, 4, 5) AND ` + tsRange("e", "?", maxTSExpr)
 	args := []any{a}
 	if provider != "" {
 		q += ` AND e.provider_id = (SELECT id FROM providers WHERE name = ?)`
@@ -577,13 +577,13 @@ func (s *Store) Sends(ctx context.Context, provider string, from, to time.Time) 
 	}
 	q := `SELECT e.ts, coalesce(i.ip, ''), coalesce(c.word, '') FROM events e JOIN sources s ON s.id = e.source_id
 		LEFT JOIN ips i ON i.id = e.ip_id LEFT JOIN words c ON c.id = e.class_id
-		WHERE e.ts >= ? AND e.ts < ? AND ` + sendExpr
+		WHERE ` + tsRange("e", "?", "?") + ` AND ` + sendExpr
 	args := []any{a, b}
 	if provider != "" {
 		q += ` AND e.provider_id = (SELECT id FROM providers WHERE name = ?)`
 		args = append(args, provider)
 	}
-	q += ` ORDER BY e.ts`
+	q += ` ORDER BY e.id`
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, wrapDBErr("read sends", err)

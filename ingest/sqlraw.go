@@ -348,6 +348,23 @@ func (s *rawStmt) queryInt() (int64, error) {
 	return v, nil
 }
 
+// query runs the statement and calls row for each row it returns; col reads
+// the row's columns.
+func (s *rawStmt) query(row func()) error {
+	if s.bindRC != 0 {
+		return s.finish(s.bindRC)
+	}
+	rc := sqlite3.Xsqlite3_step(s.c.tls, s.h)
+	for rc == sqlite3.SQLITE_ROW {
+		row()
+		rc = sqlite3.Xsqlite3_step(s.c.tls, s.h)
+	}
+	return s.finish(rc)
+}
+
+// col is column i (from 0) of the current row as an integer.
+func (s *rawStmt) col(i int) int64 { return sqlite3.Xsqlite3_column_int64(s.c.tls, s.h, int32(i)) }
+
 // finish resets the statement for its next execution, frees what its
 // parameters used and turns rc into an error unless it is DONE or ROW.
 func (s *rawStmt) finish(rc int32) error {

@@ -14,7 +14,7 @@ import (
 // the writer's main cost; multi-row statements amortise the per-statement work.
 const rowsPerInsert = 256
 
-const eventColumns = "ts, dkey, provider_id, type_id, recipient, ip_id, code, enhanced, reply, group_id, message_id, attempt, word_id, class_id, source_id, line"
+const eventColumns = "id, dkey, provider_id, type_id, recipient, ip_id, code, enhanced, reply, group_id, message_id, attempt, word_id, class_id, source_id, line"
 const eventColumnCount = 16
 
 // commitEvery bounds a transaction by records and by time, so a run commits
@@ -39,6 +39,8 @@ type writer struct {
 	pending int
 
 	insN, ins1               *rawStmt // events, rowsPerInsert rows and one row
+	keysAt, keyAt            *rawStmt // the dedupe keys at rowsPerInsert ids, at one id
+	keyByID                  map[int64]int64
 	minN, min1               *rawStmt // minute totals
 	ids                      []rowIDs
 	insertReject             *rawStmt
@@ -50,7 +52,7 @@ type writer struct {
 	kind                                        string
 	agg                                         map[minuteKey]minuteVal
 	txMinutes                                   map[minuteKey]minuteVal
-	minuteRows                                  []minuteKey
+	minuteRows                                  []minuteRow
 	upDomain, upIP, upGroup, upWord, upProvider *rawStmt
 
 	domains map[string]int64
@@ -118,6 +120,8 @@ func (w *writer) prepare() error {
 	}{
 		{&w.insN, insertN},
 		{&w.ins1, insert1},
+		{&w.keysAt, "SELECT id, dkey FROM events WHERE id IN (" + strings.TrimSuffix(strings.Repeat("?,", rowsPerInsert), ",") + ")"},
+		{&w.keyAt, "SELECT dkey FROM events WHERE id = ?"},
 		{&w.minN, upsertMinutes(minutesPerUpsert)},
 		{&w.min1, upsertMinutes(1)},
 		{&w.insertReject, `INSERT INTO rejects (run_id, source_id, line, raw, reason) VALUES (?, ?, ?, ?, ?)`},
@@ -282,9 +286,13 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 			stmt, n = w.ins1, 1
 		}
 		for i := 0; i < n; i++ {
-			w.fillRow(stmt, i*eventColumnCount, &evs[i], &ids[i])
+			e := &evs[i]
+			w.fillRow(stmt, i*eventColumnCount, e, &ids[i], eventID(e.Time.UnixMilli(), e.Key))
 		}
 		k, err := stmt.exec()
+		if err == nil && k < int64(n) {
+			k, err = w.settle(evs[:n], ids[:n], k)
+		}
 		if err != nil {
 			return w.fail(ctx, "store events", err)
 		}
@@ -416,10 +424,59 @@ func (w *writer) resolve(ctx context.Context, e *Event, ids *rowIDs) error {
 	return nil
 }
 
-// fillRow binds one row's values in eventColumns order, from parameter at+1.
-// Zero ids and codes and empty strings are stored as NULL.
-func (w *writer) fillRow(st *rawStmt, at int, e *Event, ids *rowIDs) {
-	st.int(at+1, e.Time.UnixMilli())
+// settle finds, among events an insert left out (stored of them went in),
+// those left out because another event held their slot, not because they
+// were already stored, and stores each in the next free slot of its
+// millisecond. It returns how many of evs are now stored by this insert.
+func (w *writer) settle(evs []Event, ids []rowIDs, stored int64) (int64, error) {
+	if w.keyByID == nil {
+		w.keyByID = map[int64]int64{}
+	}
+	clear(w.keyByID)
+	for i := 0; i < rowsPerInsert; i++ {
+		if i < len(evs) {
+			w.keysAt.int(i+1, eventID(evs[i].Time.UnixMilli(), evs[i].Key))
+		} else {
+			w.keysAt.null(i + 1)
+		}
+	}
+	if err := w.keysAt.query(func() { w.keyByID[w.keysAt.col(0)] = w.keysAt.col(1) }); err != nil {
+		return 0, err
+	}
+	for i := range evs {
+		e := &evs[i]
+		id := eventID(e.Time.UnixMilli(), e.Key)
+		if k, ok := w.keyByID[id]; ok && k == int64(e.Key) {
+			continue // stored now or before
+		}
+		for {
+			id = nextSlot(id)
+			w.fillRow(w.ins1, 0, e, &ids[i], id)
+			n, err := w.ins1.exec()
+			if err != nil {
+				return 0, err
+			}
+			if n == 1 {
+				stored++
+				break
+			}
+			w.keyAt.int(1, id)
+			k, err := w.keyAt.queryInt()
+			if err != nil {
+				return 0, err
+			}
+			if k == int64(e.Key) {
+				break // stored before, in this slot
+			}
+		}
+	}
+	return stored, nil
+}
+
+// fillRow binds one row's values in eventColumns order, from parameter at+1,
+// for row id. Zero ids and codes and empty strings are stored as NULL.
+func (w *writer) fillRow(st *rawStmt, at int, e *Event, ids *rowIDs, id int64) {
+	st.int(at+1, id)
 	st.int(at+2, int64(e.Key))
 	st.int(at+3, ids.provider)
 	st.int(at+4, e.Type.ID())
@@ -553,7 +610,7 @@ func (w *writer) endSource(ctx context.Context) error {
 		return err
 	}
 	kind, err := w.conn.queryText(`SELECT CASE WHEN EXISTS (
-			SELECT 1 FROM events WHERE source_id = ?1 AND type_id IN (3, 4, 5) AND ts BETWEEN ?2 AND ?3)
+			SELECT 1 FROM events e WHERE e.source_id = ?1 AND e.type_id IN (3, 4, 5) AND `+tsRange("e", "?2", "?3 + 1")+`)
 			THEN 'first-attempt' ELSE 'explicit' END`, w.srcID, w.srcFirst, w.srcLast)
 	if err != nil {
 		return w.fail(ctx, "check send kind", err)
@@ -577,6 +634,11 @@ func (w *writer) endSource(ctx context.Context) error {
 type minuteKey struct{ minute, provider, ip int64 }
 
 type minuteVal struct{ sends, attempts, delivered, deferred, bounced, dropped, complaints int64 }
+
+type minuteRow struct {
+	k minuteKey
+	v minuteVal
+}
 
 func (v *minuteVal) add(o minuteVal) {
 	v.sends += o.sends
@@ -613,23 +675,23 @@ func (w *writer) flushMinutes(ctx context.Context) error {
 	if len(w.txMinutes) == 0 {
 		return nil
 	}
-	keys := w.minuteRows[:0]
-	for k := range w.txMinutes {
-		keys = append(keys, k)
+	rows := w.minuteRows[:0]
+	for k, v := range w.txMinutes {
+		rows = append(rows, minuteRow{k, v})
 	}
-	slices.SortFunc(keys, func(a, b minuteKey) int {
-		return cmp.Or(cmp.Compare(a.provider, b.provider), cmp.Compare(a.minute, b.minute), cmp.Compare(a.ip, b.ip))
+	slices.SortFunc(rows, func(a, b minuteRow) int {
+		return cmp.Or(cmp.Compare(a.k.provider, b.k.provider), cmp.Compare(a.k.minute, b.k.minute), cmp.Compare(a.k.ip, b.k.ip))
 	})
-	w.minuteRows = keys
-	for len(keys) > 0 {
-		n := min(len(keys), minutesPerUpsert)
+	w.minuteRows = rows
+	for len(rows) > 0 {
+		n := min(len(rows), minutesPerUpsert)
 		stmt := w.minN
 		if n < minutesPerUpsert {
 			stmt, n = w.min1, 1
 		}
-		for i, k := range keys[:n] {
-			v := w.txMinutes[k]
+		for i, r := range rows[:n] {
 			at := i * minuteColumnCount
+			k, v := r.k, r.v
 			for j, x := range [minuteColumnCount]int64{k.minute, k.provider, k.ip, v.sends, v.attempts, v.delivered,
 				v.deferred, v.bounced, v.dropped, v.complaints} {
 				stmt.int(at+j+1, x)
@@ -638,7 +700,7 @@ func (w *writer) flushMinutes(ctx context.Context) error {
 		if _, err := stmt.exec(); err != nil {
 			return w.fail(ctx, "add to the minute totals", err)
 		}
-		keys = keys[n:]
+		rows = rows[n:]
 	}
 	clear(w.txMinutes)
 	return nil
