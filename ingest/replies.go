@@ -125,7 +125,7 @@ func (s *Store) ReplyGroups(ctx context.Context, q ReplyGroupQuery) ([]ReplyGrou
 		JOIN providers p ON p.id = e.provider_id
 		LEFT JOIN ips i ON i.id = e.ip_id
 		LEFT JOIN temp.count_groups g ON g.group_id = e.group_id
-		WHERE e.type_id IN (4, 5) AND e.group_id IS NOT NULL AND ` + tsRange("e", "?", "?") + ` AND (? = '' OR p.name = ?)
+		WHERE e.type_id IN (4, 5) AND e.group_id IS NOT NULL AND `+tsRange("e", "?", "?")+` AND (? = '' OR p.name = ?)
 		GROUP BY 1, 2, 3
 		ORDER BY 4 DESC, 1, 2, 3`, since, until, q.Provider, q.Provider)
 	if err != nil {

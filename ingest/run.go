@@ -222,6 +222,71 @@ type batch struct {
 	rejects  []rejectRec
 	zoneless int64
 	consumed int64
+
+	// What the writer needs per batch rather than per event, summed by the
+	// parsing goroutine: the writer's is the busier core.
+	minutes     map[nameMinute]batchMinute // events by minute, provider and sending IP
+	domains     map[string]string          // recipient domain -> provider
+	providers   map[string]int64           // events by provider
+	first, last int64                      // Unix ms of the earliest and latest event
+}
+
+// nameMinute is an event_minutes key before provider and IP are interned.
+type nameMinute struct {
+	minute       int64
+	provider, ip string
+}
+
+// batchMinute counts a batch's events of one minute, provider and IP. Which
+// of them are sends depends on the source's send kind, decided by the writer.
+type batchMinute struct {
+	explicit, first               int64 // processed/sent events; first delivery attempts
+	attempts, delivered, deferred int64
+	bounced, dropped, complaints  int64
+}
+
+// add counts one event.
+func (v *batchMinute) add(e *Event) {
+	switch e.Type {
+	case TypeProcessed, TypeSent:
+		v.explicit++
+	case TypeDelivered, TypeDeferred, TypeBounced:
+		v.attempts++
+		if e.Attempt <= 1 {
+			v.first++
+		}
+		switch e.Type {
+		case TypeDelivered:
+			v.delivered++
+		case TypeDeferred:
+			v.deferred++
+		default:
+			v.bounced++
+		}
+	case TypeDropped:
+		v.dropped++
+	case TypeComplaint:
+		v.complaints++
+	}
+}
+
+// sum notes one event in the batch's summary.
+func (b *batch) sum(e *Event) {
+	ms := e.Time.UnixMilli()
+	if len(b.events) == 1 || ms < b.first {
+		b.first = ms
+	}
+	if len(b.events) == 1 || ms > b.last {
+		b.last = ms
+	}
+	b.providers[e.Provider]++
+	if _, ok := b.domains[e.Domain]; !ok {
+		b.domains[e.Domain] = e.Provider
+	}
+	k := nameMinute{ms / 60000, e.Provider, e.SendingIP}
+	v := b.minutes[k]
+	v.add(e)
+	b.minutes[k] = v
 }
 
 type rejectRec struct {
@@ -251,8 +316,12 @@ func (b *batchSink) get() *batch {
 			b.cur.rejects = b.cur.rejects[:0]
 			b.cur.snds, b.cur.blocks, b.cur.counts = b.cur.snds[:0], b.cur.blocks[:0], b.cur.counts[:0]
 			b.cur.zoneless = 0
+			clear(b.cur.minutes)
+			clear(b.cur.domains)
+			clear(b.cur.providers)
 		default:
-			b.cur = &batch{events: make([]Event, 0, batchEvents)}
+			b.cur = &batch{events: make([]Event, 0, batchEvents), minutes: map[nameMinute]batchMinute{},
+				domains: map[string]string{}, providers: map[string]int64{}}
 		}
 	}
 	return b.cur
@@ -276,6 +345,7 @@ func (b *batchSink) Event(e *Event) {
 	}
 	c := b.get()
 	c.events = append(c.events, *e)
+	c.sum(e)
 	if len(c.events) >= batchEvents {
 		b.flush()
 	}

@@ -54,14 +54,21 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		}
 		if f != nil {
 			f.Close()
+			// The page size must be set before the first write, and the
+			// driver's connection setup reads the empty file first (a
+			// page_size pragma in the DSN has no effect), so this connection
+			// does it. 32 KiB pages (SQLite's default is 4 KiB): ingest
+			// writes every page twice (log, then checkpoint), and larger
+			// pages mean fewer B-tree splits, system calls and log frames.
+			c, err := openRaw(path, int(BusyTimeout/time.Millisecond), "page_size = 32768", "journal_mode = WAL")
+			if err != nil {
+				return nil, fmt.Errorf("create database %s: %w", path, err)
+			}
+			c.close()
 		}
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.Itoa(int(BusyTimeout/time.Millisecond))+")")
-	// 32 KiB pages (SQLite's default is 4 KiB) for databases created here:
-	// ingest writes every page twice (log, then checkpoint), and larger
-	// pages mean fewer B-tree splits, system calls and log frames.
-	q.Add("_pragma", "page_size(32768)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	// NORMAL is durable against a killed process in WAL mode; only a power
 	// loss may roll back the last commits, never corrupt.

@@ -37,6 +37,7 @@ type writer struct {
 	inTx    bool
 	txStart time.Time
 	pending int
+	ckpt    *checkpointer
 
 	insN, ins1               *rawStmt // events, rowsPerInsert rows and one row
 	keysAt, keyAt            *rawStmt // the dedupe keys at rowsPerInsert ids, at one id
@@ -104,6 +105,12 @@ func newWriter(ctx context.Context, s *Store, opts Options) (*writer, error) {
 		conn.close()
 		return nil, wrapDBErr("prepare statements", err)
 	}
+	if w.ckpt = startCheckpointer(s.path); w.ckpt != nil {
+		if _, err := conn.exec("PRAGMA wal_autocheckpoint = 0"); err != nil {
+			w.close()
+			return nil, wrapDBErr("configure checkpoints", err)
+		}
+	}
 	return w, nil
 }
 
@@ -163,6 +170,7 @@ func (w *writer) prepare() error {
 }
 
 func (w *writer) close() {
+	w.ckpt.stop()
 	if w.inTx {
 		w.conn.exec("ROLLBACK")
 	}
@@ -173,6 +181,7 @@ func (w *writer) begin(ctx context.Context) error {
 	if w.inTx {
 		return nil
 	}
+	w.ckpt.beforeBegin()
 	if _, err := w.conn.exec("BEGIN IMMEDIATE"); err != nil {
 		return wrapDBErr("begin transaction", err)
 	}
@@ -205,6 +214,7 @@ func (w *writer) commit(ctx context.Context) error {
 		return w.fail(ctx, "commit", err)
 	}
 	w.inTx = false
+	w.ckpt.committed()
 	w.src.add(d)
 	w.run.add(d)
 	w.delta = counts{}
@@ -268,6 +278,18 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 		w.ids = make([]rowIDs, len(b.events))
 	}
 	w.ids = w.ids[:len(b.events)]
+	if len(b.events) > 0 {
+		w.seen(b.first)
+		w.seen(b.last)
+	}
+	for p, n := range b.providers {
+		w.providers[p] += n
+	}
+	for d, p := range b.domains {
+		if _, err := w.domainID(ctx, d, p); err != nil {
+			return err
+		}
+	}
 	for i := range b.events {
 		if err := w.resolve(ctx, &b.events[i], &w.ids[i]); err != nil {
 			return err
@@ -276,7 +298,9 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 	if err := w.decideKind(ctx, b.events); err != nil {
 		return err
 	}
-	w.aggregate(b.events)
+	if err := w.aggregate(ctx, b.minutes); err != nil {
+		return err
+	}
 	var stored int64
 	evs, ids := b.events, w.ids
 	for len(evs) > 0 {
@@ -285,10 +309,13 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 		if n < rowsPerInsert {
 			stmt, n = w.ins1, 1
 		}
+		var size int64
 		for i := 0; i < n; i++ {
 			e := &evs[i]
 			w.fillRow(stmt, i*eventColumnCount, e, &ids[i], eventID(e.Time.UnixMilli(), e.Key))
+			size += int64(len(e.Recipient) + len(e.Reply) + len(e.MessageID) + 40)
 		}
+		w.ckpt.stored(size)
 		k, err := stmt.exec()
 		if err == nil && k < int64(n) {
 			k, err = w.settle(evs[:n], ids[:n], k)
@@ -391,14 +418,9 @@ type rowIDs struct {
 }
 
 func (w *writer) resolve(ctx context.Context, e *Event, ids *rowIDs) error {
-	w.seen(e.Time.UnixMilli())
-	w.providers[e.Provider]++
 	var err error
 	*ids = rowIDs{}
 	if ids.provider, err = w.intern(ctx, w.provIDs, w.upProvider, e.Provider, "intern provider"); err != nil {
-		return err
-	}
-	if _, err = w.domainID(ctx, e.Domain, e.Provider); err != nil {
 		return err
 	}
 	if e.SendingIP != "" {
@@ -726,42 +748,35 @@ func (w *writer) decideKind(ctx context.Context, evs []Event) error {
 	return nil
 }
 
-// aggregate sums a batch per minute, provider and IP, counting sends as the
-// refresh's sendExpr does.
-func (w *writer) aggregate(evs []Event) {
+// aggregate turns the batch's per-minute counts into event_minutes rows,
+// counting sends as the refresh's sendExpr does.
+func (w *writer) aggregate(ctx context.Context, m map[nameMinute]batchMinute) error {
 	if w.agg == nil {
 		w.agg = map[minuteKey]minuteVal{}
 	}
 	clear(w.agg)
-	for i := range evs {
-		e, ids := &evs[i], &w.ids[i]
-		k := minuteKey{e.Time.UnixMilli() / 60000, ids.provider, ids.ip}
-		v := w.agg[k]
-		switch e.Type {
-		case TypeProcessed, TypeSent:
-			if w.kind == "explicit" {
-				v.sends++
-			}
-		case TypeDelivered, TypeDeferred, TypeBounced:
-			v.attempts++
-			if w.kind == "first-attempt" && e.Attempt <= 1 {
-				v.sends++
-			}
-			switch e.Type {
-			case TypeDelivered:
-				v.delivered++
-			case TypeDeferred:
-				v.deferred++
-			default:
-				v.bounced++
-			}
-		case TypeDropped:
-			v.dropped++
-		case TypeComplaint:
-			v.complaints++
+	for k, c := range m {
+		pid, err := w.intern(ctx, w.provIDs, w.upProvider, k.provider, "intern provider")
+		if err != nil {
+			return err
 		}
-		w.agg[k] = v
+		var ip int64
+		if k.ip != "" {
+			if ip, err = w.intern(ctx, w.ips, w.upIP, k.ip, "intern ip"); err != nil {
+				return err
+			}
+		}
+		v := minuteVal{attempts: c.attempts, delivered: c.delivered, deferred: c.deferred, bounced: c.bounced,
+			dropped: c.dropped, complaints: c.complaints}
+		switch w.kind {
+		case "explicit":
+			v.sends = c.explicit
+		case "first-attempt":
+			v.sends = c.first
+		}
+		w.agg[minuteKey{k.minute, pid, ip}] = v
 	}
+	return nil
 }
 
 // addMinutes keeps event_minutes current in the batch's own transaction.
