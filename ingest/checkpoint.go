@@ -2,10 +2,10 @@ package ingest
 
 import "sync"
 
-// walCap is how many bytes of rows the writer stores before the write-ahead
-// log is emptied (the log itself is somewhat larger: B-tree pages are not
-// full, and the minute totals add some). A variable so that a test can make
-// it small.
+// walCap is how many bytes of rows the writer stores before it lets the
+// write-ahead log restart (the log itself is somewhat larger: B-tree pages
+// are not full, and the minute totals add some). A variable so that a test
+// can make it small.
 var walCap int64 = 64 << 20
 
 // checkpointer copies committed pages from the write-ahead log into the
@@ -14,23 +14,26 @@ var walCap int64 = 64 << 20
 // fsync) was a fifth of the writer's time. It runs a passive checkpoint
 // after each commit, which never blocks the writer or readers.
 //
-// While passes run beside the writer, the log cannot restart from its
-// beginning (a writer restarts it only when it begins with every frame
-// copied), so it would grow with the input. Once the writer has stored
-// walCap bytes of rows since the log was last emptied, it waits before its
-// next transaction for a pass that copies everything and truncates the log
-// (TRUNCATE). The log stays near walCap.
+// A writer restarts the log from its beginning (rewriting file blocks the
+// log already has) only when its transaction begins with every frame copied
+// and no other connection reading the log, which never holds while passes
+// run beside a busy writer: the log would grow with the input. So once the
+// writer has stored walCap bytes of rows since the last restart, it waits,
+// before its next transaction that stores a batch, for a pass that copies
+// everything and waits for readers to leave the log (RESTART); nothing else
+// writes before that transaction does, and it restarts the log. The log
+// stays near walCap.
 type checkpointer struct {
 	conn *rawConn
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	commits  int64 // commits the writer has made
-	covered  int64 // commits whose frames a finished pass has copied
-	truncate bool  // the next pass should empty the log
-	closed   bool
+	mu      sync.Mutex
+	cond    *sync.Cond
+	commits int64 // commits the writer has made
+	covered int64 // commits whose frames a finished pass has copied
+	restart bool  // the next pass should leave the log free to restart
+	closed  bool
 
-	written int64 // bytes of rows since the log was emptied; the writer's alone
+	written int64 // bytes of rows since the last restart; the writer's alone
 	done    chan struct{}
 }
 
@@ -55,11 +58,11 @@ func (ck *checkpointer) run() {
 		return
 	}
 	defer passive.close()
-	truncate, err := ck.conn.prepare("PRAGMA wal_checkpoint(TRUNCATE)")
+	restart, err := ck.conn.prepare("PRAGMA wal_checkpoint(RESTART)")
 	if err != nil {
 		return
 	}
-	defer truncate.close()
+	defer restart.close()
 	for {
 		ck.mu.Lock()
 		for ck.covered == ck.commits && !ck.closed {
@@ -71,8 +74,8 @@ func (ck *checkpointer) run() {
 		}
 		target := ck.commits
 		st := passive
-		if ck.truncate {
-			st, ck.truncate = truncate, false
+		if ck.restart {
+			st, ck.restart = restart, false
 		}
 		ck.mu.Unlock()
 
@@ -102,18 +105,18 @@ func (ck *checkpointer) stored(n int64) {
 	}
 }
 
-// beforeBegin waits, once walCap bytes were stored since the log was last
-// emptied, for a pass that starts after everything written so far
-// (autocommit statements included) and empties the log. If a reader holds
-// the log, the pass copies what it can and the log stays; the next wait
-// tries again.
+// beforeBegin waits, once walCap bytes were stored since the last restart,
+// for a pass that starts after everything written so far (autocommit
+// statements included) and leaves the log free to restart. If a reader
+// holds the log, the pass copies what it can and the log goes on growing;
+// the next wait tries again.
 func (ck *checkpointer) beforeBegin() {
 	if ck == nil || ck.written < walCap {
 		return
 	}
 	ck.mu.Lock()
 	ck.commits++
-	ck.truncate = true
+	ck.restart = true
 	ck.cond.Broadcast()
 	for ck.covered < ck.commits {
 		ck.cond.Wait()

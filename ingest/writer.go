@@ -48,10 +48,9 @@ type writer struct {
 	upSNDS, upBlock, upCount *rawStmt
 
 	// kind is how the current source's sends are counted, decided from its
-	// first batch; agg is one batch's per-minute totals, txMinutes the
-	// transaction's, written just before it commits.
+	// first batch; txMinutes are the transaction's per-minute totals,
+	// written just before it commits.
 	kind                                        string
-	agg                                         map[minuteKey]minuteVal
 	txMinutes                                   map[minuteKey]minuteVal
 	minuteRows                                  []minuteRow
 	upDomain, upIP, upGroup, upWord, upProvider *rawStmt
@@ -177,11 +176,16 @@ func (w *writer) close() {
 	w.conn.close()
 }
 
-func (w *writer) begin(ctx context.Context) error {
+// begin starts a transaction unless one is open. A bulk transaction (one
+// that stores a batch, so certainly writes) is where the log may restart:
+// see checkpointer.
+func (w *writer) begin(ctx context.Context, bulk bool) error {
 	if w.inTx {
 		return nil
 	}
-	w.ckpt.beforeBegin()
+	if bulk {
+		w.ckpt.beforeBegin()
+	}
 	if _, err := w.conn.exec("BEGIN IMMEDIATE"); err != nil {
 		return wrapDBErr("begin transaction", err)
 	}
@@ -254,7 +258,7 @@ func (w *writer) beginSource(ctx context.Context, src *SourceSummary) error {
 }
 
 func (w *writer) write(ctx context.Context, b *batch) error {
-	if err := w.begin(ctx); err != nil {
+	if err := w.begin(ctx, true); err != nil {
 		return err
 	}
 	w.delta.zone += b.zoneless
@@ -298,9 +302,6 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 	if err := w.decideKind(ctx, b.events); err != nil {
 		return err
 	}
-	if err := w.aggregate(ctx, b.minutes); err != nil {
-		return err
-	}
 	var stored int64
 	evs, ids := b.events, w.ids
 	for len(evs) > 0 {
@@ -327,7 +328,7 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 		evs, ids = evs[n:], ids[n:]
 	}
 	n := int64(len(b.events))
-	if err := w.addMinutes(ctx, stored, n); err != nil {
+	if err := w.addMinutes(ctx, b.minutes, stored, n); err != nil {
 		return err
 	}
 	w.delta.read += n
@@ -628,7 +629,7 @@ func (w *writer) endSource(ctx context.Context) error {
 	if w.srcFirst == 0 && w.srcLast == 0 {
 		return nil
 	}
-	if err := w.begin(ctx); err != nil {
+	if err := w.begin(ctx, false); err != nil {
 		return err
 	}
 	kind, err := w.conn.queryText(`SELECT CASE WHEN EXISTS (
@@ -748,42 +749,11 @@ func (w *writer) decideKind(ctx context.Context, evs []Event) error {
 	return nil
 }
 
-// aggregate turns the batch's per-minute counts into event_minutes rows,
-// counting sends as the refresh's sendExpr does.
-func (w *writer) aggregate(ctx context.Context, m map[nameMinute]batchMinute) error {
-	if w.agg == nil {
-		w.agg = map[minuteKey]minuteVal{}
-	}
-	clear(w.agg)
-	for k, c := range m {
-		pid, err := w.intern(ctx, w.provIDs, w.upProvider, k.provider, "intern provider")
-		if err != nil {
-			return err
-		}
-		var ip int64
-		if k.ip != "" {
-			if ip, err = w.intern(ctx, w.ips, w.upIP, k.ip, "intern ip"); err != nil {
-				return err
-			}
-		}
-		v := minuteVal{attempts: c.attempts, delivered: c.delivered, deferred: c.deferred, bounced: c.bounced,
-			dropped: c.dropped, complaints: c.complaints}
-		switch w.kind {
-		case "explicit":
-			v.sends = c.explicit
-		case "first-attempt":
-			v.sends = c.first
-		}
-		w.agg[minuteKey{k.minute, pid, ip}] = v
-	}
-	return nil
-}
-
 // addMinutes keeps event_minutes current in the batch's own transaction.
 // When every event of the batch was new, its totals are added; when only
 // some were (duplicates mixed in, so which ones is unknown), the batch's
 // minutes are left for Refresh to recompute from the events.
-func (w *writer) addMinutes(ctx context.Context, stored, n int64) error {
+func (w *writer) addMinutes(ctx context.Context, m map[nameMinute]batchMinute, stored, n int64) error {
 	switch {
 	case stored == 0:
 		return nil
@@ -791,15 +761,34 @@ func (w *writer) addMinutes(ctx context.Context, stored, n int64) error {
 		if w.txMinutes == nil {
 			w.txMinutes = map[minuteKey]minuteVal{}
 		}
-		for k, v := range w.agg {
-			t := w.txMinutes[k]
-			t.add(v)
-			w.txMinutes[k] = t
+		for k, c := range m {
+			pid, err := w.intern(ctx, w.provIDs, w.upProvider, k.provider, "intern provider")
+			if err != nil {
+				return err
+			}
+			var ip int64
+			if k.ip != "" {
+				if ip, err = w.intern(ctx, w.ips, w.upIP, k.ip, "intern ip"); err != nil {
+					return err
+				}
+			}
+			// Sends are counted as the refresh's sendExpr counts them.
+			key := minuteKey{k.minute, pid, ip}
+			v := w.txMinutes[key]
+			v.add(minuteVal{attempts: c.attempts, delivered: c.delivered, deferred: c.deferred, bounced: c.bounced,
+				dropped: c.dropped, complaints: c.complaints})
+			switch w.kind {
+			case "explicit":
+				v.sends += c.explicit
+			case "first-attempt":
+				v.sends += c.first
+			}
+			w.txMinutes[key] = v
 		}
 		return nil
 	}
 	lo, hi := int64(1<<62), int64(-1<<62)
-	for k := range w.agg {
+	for k := range m {
 		lo, hi = min(lo, k.minute), max(hi, k.minute)
 	}
 	if _, err := w.conn.exec(`INSERT INTO dirty_ranges (first_minute, last_minute) VALUES (?, ?)`, lo, hi); err != nil {
