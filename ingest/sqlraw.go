@@ -143,13 +143,23 @@ func (c *rawConn) cached(q string) (*rawStmt, error) {
 	return s, nil
 }
 
-// exec runs q with args and returns the number of rows it changed.
-func (c *rawConn) exec(q string, args ...any) (int64, error) {
+// bound returns the connection's statement for q with args bound.
+func (c *rawConn) bound(q string, args []any) (*rawStmt, error) {
 	s, err := c.cached(q)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if err := s.bind(args...); err != nil {
+		s.finish(sqlite3.SQLITE_DONE) // release what was bound
+		return nil, err
+	}
+	return s, nil
+}
+
+// exec runs q with args and returns the number of rows it changed.
+func (c *rawConn) exec(q string, args ...any) (int64, error) {
+	s, err := c.bound(q, args)
+	if err != nil {
 		return 0, err
 	}
 	return s.exec()
@@ -158,11 +168,8 @@ func (c *rawConn) exec(q string, args ...any) (int64, error) {
 // queryInt runs q with args and returns the first column of its first row;
 // sql.ErrNoRows when it returns none.
 func (c *rawConn) queryInt(q string, args ...any) (int64, error) {
-	s, err := c.cached(q)
+	s, err := c.bound(q, args)
 	if err != nil {
-		return 0, err
-	}
-	if err := s.bind(args...); err != nil {
 		return 0, err
 	}
 	return s.queryInt()
@@ -170,11 +177,8 @@ func (c *rawConn) queryInt(q string, args ...any) (int64, error) {
 
 // queryText is queryInt for a text column.
 func (c *rawConn) queryText(q string, args ...any) (string, error) {
-	s, err := c.cached(q)
+	s, err := c.bound(q, args)
 	if err != nil {
-		return "", err
-	}
-	if err := s.bind(args...); err != nil {
 		return "", err
 	}
 	rc := sqlite3.Xsqlite3_step(c.tls, s.h)
