@@ -24,14 +24,15 @@ var walCap int64 = 64 << 20
 // writes before that transaction does, and it restarts the log. The log
 // stays near walCap.
 type checkpointer struct {
-	conn *rawConn
+	conn             *rawConn
+	passive, restart *rawStmt
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	commits int64 // commits the writer has made
-	covered int64 // commits whose frames a finished pass has copied
-	restart bool  // the next pass should leave the log free to restart
-	closed  bool
+	mu          sync.Mutex
+	cond        *sync.Cond
+	commits     int64 // commits the writer has made
+	covered     int64 // commits whose frames a finished pass has copied
+	wantRestart bool  // the next pass should leave the log free to restart
+	closed      bool
 
 	written int64 // bytes of rows since the last restart; the writer's alone
 	done    chan struct{}
@@ -45,6 +46,15 @@ func startCheckpointer(path string) *checkpointer {
 		return nil
 	}
 	ck := &checkpointer{conn: c, done: make(chan struct{})}
+	// Statements are prepared here, so that once the goroutine runs it
+	// answers every request (a writer waiting in beforeBegin depends on it).
+	if ck.passive, err = c.cached("PRAGMA wal_checkpoint(PASSIVE)"); err == nil {
+		ck.restart, err = c.cached("PRAGMA wal_checkpoint(RESTART)")
+	}
+	if err != nil {
+		c.close()
+		return nil
+	}
 	ck.cond = sync.NewCond(&ck.mu)
 	go ck.run()
 	return ck
@@ -53,16 +63,6 @@ func startCheckpointer(path string) *checkpointer {
 func (ck *checkpointer) run() {
 	defer close(ck.done)
 	defer ck.conn.close()
-	passive, err := ck.conn.prepare("PRAGMA wal_checkpoint(PASSIVE)")
-	if err != nil {
-		return
-	}
-	defer passive.close()
-	restart, err := ck.conn.prepare("PRAGMA wal_checkpoint(RESTART)")
-	if err != nil {
-		return
-	}
-	defer restart.close()
 	for {
 		ck.mu.Lock()
 		for ck.covered == ck.commits && !ck.closed {
@@ -73,9 +73,9 @@ func (ck *checkpointer) run() {
 			return
 		}
 		target := ck.commits
-		st := passive
-		if ck.restart {
-			st, ck.restart = restart, false
+		st := ck.passive
+		if ck.wantRestart {
+			st, ck.wantRestart = ck.restart, false
 		}
 		ck.mu.Unlock()
 
@@ -116,7 +116,7 @@ func (ck *checkpointer) beforeBegin() {
 	}
 	ck.mu.Lock()
 	ck.commits++
-	ck.restart = true
+	ck.wantRestart = true
 	ck.cond.Broadcast()
 	for ck.covered < ck.commits {
 		ck.cond.Wait()

@@ -288,3 +288,56 @@ func TestCheckpointerBoundsTheLog(t *testing.T) {
 	}
 	checkConsistent(t, s)
 }
+
+// TestIngestWhileAReaderHoldsTheLog: a reader that keeps a transaction open
+// on the log for the whole ingest stops the log from restarting, not the
+// ingest: the checkpointer's RESTART gives up at once, the writer goes on.
+func TestIngestWhileAReaderHoldsTheLog(t *testing.T) {
+	defer func(c int64) { walCap = c }(walCap)
+	walCap = 256 << 10
+	s := openTemp(t)
+	var buf strings.Builder
+	genCSV(&buf, 20_000)
+	if _, err := Ingest(context.Background(), s, []Input{{Name: "first", Reader: strings.NewReader(buf.String())}}, Options{Enrich: testEnrich}); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := openRaw(s.Path(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.close()
+	if _, err := reader.exec("BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	before, err := reader.queryInt("SELECT count(*) FROM events")
+	if err != nil || before != 20_000 {
+		t.Fatalf("reader sees %d events, %v", before, err)
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	var inputs []Input
+	for i := 0; i < 4; i++ { // new recipients: four more transactions of new events
+		part := strings.Replace(strings.Join(lines, "\n")+"\n", "@", fmt.Sprintf("+%d@", i), -1)
+		inputs = append(inputs, Input{Name: fmt.Sprintf("part%d", i), Reader: strings.NewReader(part)})
+	}
+	done := make(chan error, 1)
+	go func() {
+		sum, err := Ingest(context.Background(), s, inputs, Options{Enrich: testEnrich})
+		if err == nil && sum.Stored != 80_000 {
+			err = fmt.Errorf("stored %d, want 80000", sum.Stored)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("ingest did not finish while a reader held the log")
+	}
+	if n, _ := reader.queryInt("SELECT count(*) FROM events"); n != before {
+		t.Errorf("the reader's snapshot changed: %d events, was %d", n, before)
+	}
+	reader.exec("COMMIT")
+	checkConsistent(t, s)
+}
