@@ -188,59 +188,61 @@ func (s *Store) applyMigration(ctx context.Context, m migration) error {
 var migrationCode = map[int]func(context.Context, *sql.Tx) error{4: copyEventsToRowid}
 
 // copyEventsToRowid moves the events of a schema-3 database into the rowid
-// table, assigning slots as the writer does.
+// table: each into the first slot of its millisecond, in one statement; of
+// events that share a first slot, the first in key order keeps it and the
+// others take the next free slots, as the writer would place them.
 func copyEventsToRowid(ctx context.Context, tx *sql.Tx) error {
-	const cols = "dkey, provider_id, type_id, recipient, ip_id, code, enhanced, reply, group_id, message_id, attempt, word_id, class_id, source_id, line"
-	ins, err := tx.PrepareContext(ctx, "INSERT INTO events (id, "+cols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	cols := "dkey, provider_id, type_id, recipient, ip_id, code, enhanced, reply, group_id, message_id, attempt, word_id, class_id, source_id, line"
+	first := func(alias string) string { // the first id of an events_0003 row
+		return fmt.Sprintf("%[1]sts * %[2]d + (%[1]sdkey & %[3]d)", alias, 1<<slotBits, slotMask)
+	}
+	var ts, line, source int64
+	err := tx.QueryRowContext(ctx, `SELECT ts, line, source_id FROM events_0003 WHERE ts < ? OR ts >= ? LIMIT 1`,
+		minEventTime.UnixMilli(), maxEventTime.UnixMilli()).Scan(&ts, &line, &source)
+	switch {
+	case err == nil:
+		return fmt.Errorf("the event at line %d of source %d: %w; ingest into a new database", line, source,
+			checkEventTime(time.UnixMilli(ts)))
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO events (id, `+cols+`)
+		SELECT `+first("")+`, `+cols+` FROM events_0003 ORDER BY ts, dkey`); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT ts, `+cols+` FROM events_0003 o
+		WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = `+first("o.")+` AND e.dkey = o.dkey) ORDER BY ts, dkey`)
 	if err != nil {
 		return err
 	}
-	defer ins.Close()
-	var lastTS, lastKey int64 = -1 << 62, -1 << 62
-	used := map[int64]bool{} // slots taken in the current millisecond
-	for {
-		rows, err := tx.QueryContext(ctx, `SELECT ts, `+cols+` FROM events_0003 WHERE (ts, dkey) > (?, ?)
-			ORDER BY ts, dkey LIMIT 10000`, lastTS, lastKey)
-		if err != nil {
+	var left [][]any // events whose first slot another holds: few
+	for rows.Next() {
+		r := make([]any, 16)
+		ptrs := make([]any, 16)
+		for i := range r {
+			ptrs[i] = &r[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			rows.Close()
 			return err
 		}
-		var batch [][]any
-		for rows.Next() {
-			r := make([]any, 16)
-			ptrs := make([]any, 16)
-			for i := range r {
-				ptrs[i] = &r[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				rows.Close()
-				return err
-			}
-			batch = append(batch, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(batch) == 0 {
-			break
-		}
-		for _, r := range batch {
-			ts, key := r[0].(int64), r[1].(int64)
-			if ts != lastTS {
-				clear(used)
-			}
-			lastTS, lastKey = ts, key
-			if err := checkEventTime(time.UnixMilli(ts)); err != nil {
-				return fmt.Errorf("event at line %v of source %v: %w; re-ingest into a new database", r[15], r[14], err)
-			}
-			id := eventID(ts, uint64(key))
-			for used[id] {
-				id = nextSlot(id)
-			}
-			used[id] = true
+		left = append(left, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range left {
+		id := eventID(r[0].(int64), uint64(r[1].(int64)))
+		for {
+			id = nextSlot(id)
 			r[0] = id
-			if _, err := ins.ExecContext(ctx, r...); err != nil {
+			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO events (id, `+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r...)
+			if err != nil {
 				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				break
 			}
 		}
 	}
