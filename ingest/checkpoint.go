@@ -29,8 +29,8 @@ type checkpointer struct {
 
 	mu          sync.Mutex
 	cond        *sync.Cond
-	commits     int64 // commits the writer has made
-	covered     int64 // commits whose frames a finished pass has copied
+	asked       int64 // passes asked for: one after each commit, one before a restart
+	covered     int64 // asks that a finished pass answered
 	wantRestart bool  // the next pass should leave the log free to restart
 	closed      bool
 
@@ -65,14 +65,14 @@ func (ck *checkpointer) run() {
 	defer ck.conn.close()
 	for {
 		ck.mu.Lock()
-		for ck.covered == ck.commits && !ck.closed {
+		for ck.covered == ck.asked && !ck.closed {
 			ck.cond.Wait()
 		}
-		if ck.covered == ck.commits {
+		if ck.covered == ck.asked {
 			ck.mu.Unlock()
 			return
 		}
-		target := ck.commits
+		target := ck.asked
 		st := ck.passive
 		if ck.wantRestart {
 			st, ck.wantRestart = ck.restart, false
@@ -93,7 +93,7 @@ func (ck *checkpointer) committed() {
 		return
 	}
 	ck.mu.Lock()
-	ck.commits++
+	ck.asked++
 	ck.cond.Broadcast()
 	ck.mu.Unlock()
 }
@@ -115,10 +115,10 @@ func (ck *checkpointer) beforeBegin() {
 		return
 	}
 	ck.mu.Lock()
-	ck.commits++
+	ck.asked++
 	ck.wantRestart = true
 	ck.cond.Broadcast()
-	for ck.covered < ck.commits {
+	for ck.covered < ck.asked {
 		ck.cond.Wait()
 	}
 	ck.mu.Unlock()

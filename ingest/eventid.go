@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -47,10 +48,13 @@ func tsRange(alias, lo, hi string) string {
 	return fmt.Sprintf("%[1]s.id >= %[2]s AND %[1]s.id < %[3]s", alias, idExpr(lo), idExpr(hi))
 }
 
+// idLimitMS bounds the milliseconds an id expression may multiply, so that
+// the product fits in 63 bits.
+const idLimitMS = 1 << (62 - slotBits)
+
 func idExpr(ms string) string {
-	const lim = 1 << (62 - slotBits)
-	return fmt.Sprintf("max(min(%s, %d), %d) * %d", ms, lim, -lim, 1<<slotBits)
+	return fmt.Sprintf("max(min(%s, %d), %d) * %d", ms, idLimitMS, -idLimitMS, 1<<slotBits)
 }
 
 // maxTSExpr is a time after every event, for tsRange's open upper bound.
-const maxTSExpr = "4398046511104" // 1 << (62 - slotBits)
+var maxTSExpr = strconv.Itoa(idLimitMS)

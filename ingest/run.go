@@ -227,7 +227,6 @@ type batch struct {
 	// parsing goroutine: the writer's is the busier core.
 	minutes     map[nameMinute]batchMinute // events by minute, provider and sending IP
 	domains     map[string]string          // recipient domain -> provider
-	providers   map[string]int64           // events by provider
 	first, last int64                      // Unix ms of the earliest and latest event
 }
 
@@ -240,6 +239,7 @@ type nameMinute struct {
 // batchMinute counts a batch's events of one minute, provider and IP. Which
 // of them are sends depends on the source's send kind, decided by the writer.
 type batchMinute struct {
+	events                        int64 // all of them
 	explicit, first               int64 // processed/sent events; first delivery attempts
 	attempts, delivered, deferred int64
 	bounced, dropped, complaints  int64
@@ -247,6 +247,7 @@ type batchMinute struct {
 
 // add counts one event.
 func (v *batchMinute) add(e *Event) {
+	v.events++
 	switch e.Type {
 	case TypeProcessed, TypeSent:
 		v.explicit++
@@ -279,7 +280,6 @@ func (b *batch) sum(e *Event) {
 	if len(b.events) == 1 || ms > b.last {
 		b.last = ms
 	}
-	b.providers[e.Provider]++
 	if _, ok := b.domains[e.Domain]; !ok {
 		b.domains[e.Domain] = e.Provider
 	}
@@ -318,10 +318,9 @@ func (b *batchSink) get() *batch {
 			b.cur.zoneless = 0
 			clear(b.cur.minutes)
 			clear(b.cur.domains)
-			clear(b.cur.providers)
 		default:
 			b.cur = &batch{events: make([]Event, 0, batchEvents), minutes: map[nameMinute]batchMinute{},
-				domains: map[string]string{}, providers: map[string]int64{}}
+				domains: map[string]string{}}
 		}
 	}
 	return b.cur

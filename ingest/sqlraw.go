@@ -149,20 +149,16 @@ func (c *rawConn) bound(q string, args []any) (*rawStmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.bind(args...); err != nil {
-		s.finish(sqlite3.SQLITE_DONE) // release what was bound
-		return nil, err
-	}
-	return s, nil
+	return s, s.bind(args...)
 }
 
 // exec runs q with args and returns the number of rows it changed.
 func (c *rawConn) exec(q string, args ...any) (int64, error) {
-	s, err := c.bound(q, args)
+	s, err := c.cached(q)
 	if err != nil {
 		return 0, err
 	}
-	return s.exec()
+	return s.run(args...)
 }
 
 // queryInt runs q with args and returns the first column of its first row;
@@ -181,22 +177,20 @@ func (c *rawConn) queryText(q string, args ...any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	rc := sqlite3.Xsqlite3_step(c.tls, s.h)
 	var out string
-	if rc == sqlite3.SQLITE_ROW {
-		p := sqlite3.Xsqlite3_column_text(c.tls, s.h, 0)
-		n := sqlite3.Xsqlite3_column_bytes(c.tls, s.h, 0)
-		if p != 0 && n > 0 {
-			out = string(unsafe.Slice((*byte)(cmem(p)), n))
+	found := false
+	err = s.query(func() {
+		if !found {
+			found = true
+			if p, n := sqlite3.Xsqlite3_column_text(c.tls, s.h, 0), sqlite3.Xsqlite3_column_bytes(c.tls, s.h, 0); p != 0 && n > 0 {
+				out = string(unsafe.Slice((*byte)(cmem(p)), n))
+			}
 		}
+	})
+	if err == nil && !found {
+		err = sql.ErrNoRows
 	}
-	if err := s.finish(rc); err != nil {
-		return "", err
-	}
-	if rc != sqlite3.SQLITE_ROW {
-		return "", sql.ErrNoRows
-	}
-	return out, nil
+	return out, err
 }
 
 func (c *rawConn) lastInsertID() int64 { return sqlite3.Xsqlite3_last_insert_rowid(c.tls, c.db) }
@@ -281,7 +275,8 @@ func (s *rawStmt) alloc(n int) uintptr {
 	return p
 }
 
-// bind binds args in order (int64, int, float64, string, bool or nil).
+// bind binds args in order (int64, int, float64, string, bool or nil). On
+// an error nothing stays bound.
 func (s *rawStmt) bind(args ...any) error {
 	if len(args) != s.params {
 		return fmt.Errorf("statement wants %d arguments, got %d", s.params, len(args))
@@ -306,22 +301,24 @@ func (s *rawStmt) bind(args ...any) error {
 				s.int(i, 0)
 			}
 		default:
+			s.finish(sqlite3.SQLITE_DONE)
 			return fmt.Errorf("cannot bind %T", a)
 		}
 	}
 	return nil
 }
 
+// run binds args and executes the statement.
+func (s *rawStmt) run(args ...any) (int64, error) {
+	if err := s.bind(args...); err != nil {
+		return 0, err
+	}
+	return s.exec()
+}
+
 // exec runs the statement to completion and returns the rows it changed.
 func (s *rawStmt) exec() (int64, error) {
-	if s.bindRC != 0 {
-		return 0, s.finish(s.bindRC)
-	}
-	rc := sqlite3.Xsqlite3_step(s.c.tls, s.h)
-	for rc == sqlite3.SQLITE_ROW {
-		rc = sqlite3.Xsqlite3_step(s.c.tls, s.h)
-	}
-	if err := s.finish(rc); err != nil {
+	if err := s.query(func() {}); err != nil {
 		return 0, err
 	}
 	return sqlite3.Xsqlite3_changes64(s.c.tls, s.c.db), nil
@@ -331,29 +328,21 @@ func (s *rawStmt) exec() (int64, error) {
 // (sql.ErrNoRows when there is none). It runs to completion, so an INSERT
 // ... RETURNING has done all of its work.
 func (s *rawStmt) queryInt() (int64, error) {
-	if s.bindRC != 0 {
-		return 0, s.finish(s.bindRC)
-	}
-	rc := sqlite3.Xsqlite3_step(s.c.tls, s.h)
 	var v int64
-	found := rc == sqlite3.SQLITE_ROW
-	if found {
-		v = sqlite3.Xsqlite3_column_int64(s.c.tls, s.h, 0)
+	found := false
+	err := s.query(func() {
+		if !found {
+			v, found = s.col(0), true
+		}
+	})
+	if err == nil && !found {
+		err = sql.ErrNoRows
 	}
-	for rc == sqlite3.SQLITE_ROW {
-		rc = sqlite3.Xsqlite3_step(s.c.tls, s.h)
-	}
-	if err := s.finish(rc); err != nil {
-		return 0, err
-	}
-	if !found {
-		return 0, sql.ErrNoRows
-	}
-	return v, nil
+	return v, err
 }
 
-// query runs the statement and calls row for each row it returns; col reads
-// the row's columns.
+// query runs the statement to completion and calls row for each row it
+// returns; col reads the row's columns.
 func (s *rawStmt) query(row func()) error {
 	if s.bindRC != 0 {
 		return s.finish(s.bindRC)

@@ -192,7 +192,7 @@ var migrationCode = map[int]func(context.Context, *sql.Tx) error{4: copyEventsTo
 // events that share a first slot, the first in key order keeps it and the
 // others take the next free slots, as the writer would place them.
 func copyEventsToRowid(ctx context.Context, tx *sql.Tx) error {
-	cols := "dkey, provider_id, type_id, recipient, ip_id, code, enhanced, reply, group_id, message_id, attempt, word_id, class_id, source_id, line"
+	cols := strings.TrimPrefix(eventColumns, "id, ")
 	first := func(alias string) string { // the first id of an events_0003 row
 		return fmt.Sprintf("%[1]sts * %[2]d + (%[1]sdkey & %[3]d)", alias, 1<<slotBits, slotMask)
 	}
@@ -217,8 +217,8 @@ func copyEventsToRowid(ctx context.Context, tx *sql.Tx) error {
 	}
 	var left [][]any // events whose first slot another holds: few
 	for rows.Next() {
-		r := make([]any, 16)
-		ptrs := make([]any, 16)
+		r := make([]any, eventColumnCount)
+		ptrs := make([]any, eventColumnCount)
 		for i := range r {
 			ptrs[i] = &r[i]
 		}
@@ -237,7 +237,7 @@ func copyEventsToRowid(ctx context.Context, tx *sql.Tx) error {
 		for {
 			id = nextSlot(id)
 			r[0] = id
-			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO events (id, `+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r...)
+			res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO events (`+eventColumns+`) VALUES (?`+strings.Repeat(", ?", eventColumnCount-1)+`)`, r...)
 			if err != nil {
 				return err
 			}

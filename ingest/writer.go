@@ -263,10 +263,7 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 	}
 	w.delta.zone += b.zoneless
 	for _, r := range b.rejects {
-		if err := w.insertReject.bind(w.runID, w.srcID, r.line, r.raw, r.reason); err != nil {
-			return w.fail(ctx, "store reject", err)
-		}
-		if _, err := w.insertReject.exec(); err != nil {
+		if _, err := w.insertReject.run(w.runID, w.srcID, r.line, r.raw, r.reason); err != nil {
 			return w.fail(ctx, "store reject", err)
 		}
 		w.delta.read++
@@ -286,8 +283,8 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 		w.seen(b.first)
 		w.seen(b.last)
 	}
-	for p, n := range b.providers {
-		w.providers[p] += n
+	for k, v := range b.minutes {
+		w.providers[k.provider] += v.events
 	}
 	for d, p := range b.domains {
 		if _, err := w.domainID(ctx, d, p); err != nil {
@@ -344,11 +341,7 @@ func (w *writer) write(ctx context.Context, b *batch) error {
 // writeTables stores the rows of formats that are not events.
 func (w *writer) writeTables(ctx context.Context, b *batch) error {
 	exec := func(st *rawStmt, what string, args ...any) error {
-		err := st.bind(args...)
-		var n int64
-		if err == nil {
-			n, err = st.exec()
-		}
+		n, err := st.run(args...)
 		if err != nil {
 			return w.fail(ctx, what, err)
 		}
@@ -674,9 +667,9 @@ func (v *minuteVal) add(o minuteVal) {
 }
 
 // The transaction's minute totals are added to event_minutes by multi-row
-// upserts on the driver connection: one statement per row through
-// database/sql was a quarter of ingest time for a month of mail, which has
-// about one totals row for every two events.
+// upserts: one statement per row and batch through database/sql was a
+// quarter of ingest time for a month of mail, which has about one totals row
+// for every four events.
 const (
 	minutesPerUpsert  = 128
 	minuteColumnCount = 10
