@@ -34,7 +34,7 @@ var (
 // checkEventTime says why t cannot be stored, or nil.
 func checkEventTime(t time.Time) error {
 	if t.Before(minEventTime) || !t.Before(maxEventTime) {
-		return fmt.Errorf("time %s is outside the years 1900-2199 that senderscope stores (a placeholder date?)",
+		return fmt.Errorf("time: %s is outside the years 1900-2199 that senderscope stores (a placeholder date?)",
 			t.UTC().Format("2006-01-02 15:04:05Z07:00"))
 	}
 	return nil

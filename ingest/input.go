@@ -140,7 +140,7 @@ func openInput(in Input, maxExpansion int64) (*opened, error) {
 	if src == nil {
 		f, err := os.Open(in.Name)
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", in.Name, err)
+			return nil, err // "open NAME: reason" already
 		}
 		o.closers = append(o.closers, f)
 		if st, err := f.Stat(); err == nil {
